@@ -1,0 +1,2 @@
+// placeholder: the command line lands here
+int main() { return 0; }

@@ -1,0 +1,60 @@
+// The catalog: what a remote source says it holds.
+//
+// A CatalogReader streams one source's entries from wherever they are
+// published (a copy of the remote's indafoto.db, or the signed manifest in
+// the received folder). CatalogStore keeps the entries of every source in
+// the daemon's state database, indexed by path, sha256 and url, so lookups
+// never scan and a 1M-image catalog does not live in RAM.
+//
+// Loading is all-or-nothing: a reader that fails part way (corrupt,
+// truncated, wrong signature, a path that escapes) leaves the previous
+// catalog of that source untouched.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "lib/remote_image.h"
+#include "lib/sqlite.h"
+#include "lib/status.h"
+
+namespace indafoto {
+
+class CatalogReader {
+ public:
+  virtual ~CatalogReader() = default;
+  // Identifies the published version (e.g. manifest sequence + hash, or the
+  // remote db's size and mtime). Equal fingerprints mean nothing to reload.
+  virtual Status Fingerprint(std::string* out) = 0;
+  // Calls `sink` once per entry. A non-ok Status from the sink or from the
+  // reader stops the read and is returned.
+  virtual Status ReadAll(const std::function<Status(const RemoteImage&)>& sink) = 0;
+  // Human-readable description for logs ("manifest at ...", "remote db ...").
+  virtual std::string Describe() const = 0;
+};
+
+class CatalogStore {
+ public:
+  // Opens (creating) the catalog tables in the state database `db`, which
+  // the caller owns and keeps open for the store's lifetime.
+  static Status Open(Database* db, CatalogStore* out);
+
+  // Replaces the catalog of `source` with what `reader` yields, in one
+  // transaction. Skips the work when the reader's fingerprint equals the
+  // loaded one (*changed = false). On any error the previous catalog stays.
+  Status Load(const std::string& source, CatalogReader& reader, bool* changed);
+
+  Status FindByPath(const std::string& source, const std::string& rel_path, RemoteImage* out);
+  int64_t Count(const std::string& source);
+  // A counter that grows each time the catalog of `source` changes; the
+  // importer retries pending files when it moves.
+  int64_t Generation(const std::string& source);
+  // Streams all entries of `source` in path order.
+  Status ForEach(const std::string& source, const std::function<Status(const RemoteImage&)>& fn);
+
+ private:
+  Database* db_ = nullptr;
+};
+
+}  // namespace indafoto

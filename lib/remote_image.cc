@@ -1,0 +1,204 @@
+#include "lib/remote_image.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace indafoto {
+
+namespace {
+
+const Value kNull;
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void WriteValue(Writer& w, const Value& v) {
+  switch (v.type) {
+    case Value::Type::kNull: w.Null(); break;
+    case Value::Type::kInteger: w.Int64(v.integer); break;
+    case Value::Type::kReal: w.Double(v.real); break;
+    case Value::Type::kText: w.String(v.text.data(), static_cast<rapidjson::SizeType>(v.text.size())); break;
+  }
+}
+
+bool ReadValue(const rapidjson::Value& j, Value* out) {
+  if (j.IsNull()) *out = Value::Null();
+  else if (j.IsString()) *out = Value::Text(std::string(j.GetString(), j.GetStringLength()));
+  else if (j.IsInt64()) *out = Value::Integer(j.GetInt64());
+  else if (j.IsNumber()) *out = Value::Real(j.GetDouble());
+  else if (j.IsBool()) *out = Value::Integer(j.GetBool() ? 1 : 0);
+  else return false;
+  return true;
+}
+
+template <typename Ref>
+void WriteRef(Writer& w, const char* key_name, const std::string& key, const Ref& r) {
+  w.StartObject();
+  w.Key(key_name);
+  w.String(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  w.Key("title");
+  WriteValue(w, r.title);
+  w.Key("url");
+  WriteValue(w, r.url);
+  w.Key("is_public");
+  WriteValue(w, r.is_public);
+  w.EndObject();
+}
+
+template <typename Ref>
+bool ReadRef(const rapidjson::Value& j, const char* key_name, std::string* key, Ref* r, std::string* error) {
+  if (!j.IsObject() || !j.HasMember(key_name) || !j[key_name].IsString()) {
+    *error = std::string("relation without string '") + key_name + "'";
+    return false;
+  }
+  *key = j[key_name].GetString();
+  for (auto [name, field] : {std::pair{"title", &r->title}, std::pair{"url", &r->url},
+                             std::pair{"is_public", &r->is_public}}) {
+    if (j.HasMember(name) && !ReadValue(j[name], field)) {
+      *error = std::string("relation field '") + name + "' has a bad type";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+const Value& RemoteImage::Get(std::string_view column) const {
+  for (const auto& [name, value] : columns) {
+    if (name == column) return value;
+  }
+  return kNull;
+}
+
+void RemoteImage::Set(std::string_view column, Value v) {
+  for (auto& [name, value] : columns) {
+    if (name == column) {
+      value = std::move(v);
+      return;
+    }
+  }
+  columns.emplace_back(std::string(column), std::move(v));
+}
+
+std::string RemoteImageToJson(const RemoteImage& image) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("path");
+  w.String(image.rel_path.data(), static_cast<rapidjson::SizeType>(image.rel_path.size()));
+  w.Key("sha256");
+  if (image.sha256.empty()) w.Null();
+  else w.String(image.sha256.c_str());
+  w.Key("size");
+  if (image.size < 0) w.Null();
+  else w.Int64(image.size);
+  w.Key("columns");
+  w.StartObject();
+  for (const auto& [name, value] : image.columns) {
+    w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+    WriteValue(w, value);
+  }
+  w.EndObject();
+  w.Key("tags");
+  w.StartArray();
+  for (const auto& t : image.tags) w.String(t.data(), static_cast<rapidjson::SizeType>(t.size()));
+  w.EndArray();
+  w.Key("albums");
+  w.StartArray();
+  for (const auto& a : image.albums) WriteRef(w, "album_id", a.album_id, a);
+  w.EndArray();
+  w.Key("collections");
+  w.StartArray();
+  for (const auto& c : image.collections) WriteRef(w, "collection_id", c.collection_id, c);
+  w.EndArray();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+bool RemoteImageFromJson(std::string_view json, RemoteImage* out, std::string* error) {
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  if (d.HasParseError()) {
+    *error = std::string("bad JSON: ") + rapidjson::GetParseError_En(d.GetParseError()) +
+             " at offset " + std::to_string(d.GetErrorOffset());
+    return false;
+  }
+  if (!d.IsObject()) {
+    *error = "entry is not a JSON object";
+    return false;
+  }
+  *out = RemoteImage();
+  if (!d.HasMember("path") || !d["path"].IsString()) {
+    *error = "entry without string 'path'";
+    return false;
+  }
+  out->rel_path.assign(d["path"].GetString(), d["path"].GetStringLength());
+  if (d.HasMember("sha256") && !d["sha256"].IsNull()) {
+    if (!d["sha256"].IsString()) {
+      *error = "'sha256' is not a string";
+      return false;
+    }
+    out->sha256 = d["sha256"].GetString();
+  }
+  if (d.HasMember("size") && !d["size"].IsNull()) {
+    if (!d["size"].IsInt64()) {
+      *error = "'size' is not an integer";
+      return false;
+    }
+    out->size = d["size"].GetInt64();
+  }
+  if (d.HasMember("columns")) {
+    if (!d["columns"].IsObject()) {
+      *error = "'columns' is not an object";
+      return false;
+    }
+    for (auto& m : d["columns"].GetObject()) {
+      Value v;
+      if (!ReadValue(m.value, &v)) {
+        *error = std::string("column '") + m.name.GetString() + "' has a bad type";
+        return false;
+      }
+      out->columns.emplace_back(m.name.GetString(), std::move(v));
+    }
+  }
+  if (d.HasMember("tags")) {
+    if (!d["tags"].IsArray()) {
+      *error = "'tags' is not an array";
+      return false;
+    }
+    for (auto& t : d["tags"].GetArray()) {
+      if (!t.IsString()) {
+        *error = "a tag is not a string";
+        return false;
+      }
+      out->tags.emplace_back(t.GetString(), t.GetStringLength());
+    }
+  }
+  if (d.HasMember("albums")) {
+    if (!d["albums"].IsArray()) {
+      *error = "'albums' is not an array";
+      return false;
+    }
+    for (auto& a : d["albums"].GetArray()) {
+      AlbumRef ref;
+      if (!ReadRef(a, "album_id", &ref.album_id, &ref, error)) return false;
+      out->albums.push_back(std::move(ref));
+    }
+  }
+  if (d.HasMember("collections")) {
+    if (!d["collections"].IsArray()) {
+      *error = "'collections' is not an array";
+      return false;
+    }
+    for (auto& c : d["collections"].GetArray()) {
+      CollectionRef ref;
+      if (!ReadRef(c, "collection_id", &ref.collection_id, &ref, error)) return false;
+      out->collections.push_back(std::move(ref));
+    }
+  }
+  return true;
+}
+
+}  // namespace indafoto
