@@ -1,0 +1,230 @@
+#include "lib/config.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "lib/layout.h"
+
+namespace indafoto {
+
+namespace fs = std::filesystem;
+using Json = rapidjson::Value;
+
+namespace {
+
+// Reads typed keys from one JSON object and remembers which keys it saw, so
+// that whatever is left over can be reported as unknown.
+class ObjectReader {
+ public:
+  ObjectReader(const Json& obj, std::string where) : obj_(obj), where_(std::move(where)) {}
+
+  Status String(const char* key, std::string* out) {
+    const Json* v = Find(key);
+    if (!v) return Status::Ok();
+    if (!v->IsString()) return TypeError(key, "a string");
+    *out = v->GetString();
+    return Status::Ok();
+  }
+  Status Path(const char* key, const fs::path& base, fs::path* out) {
+    std::string s;
+    if (Status st = String(key, &s); !st.ok()) return st;
+    if (Find(key)) {
+      if (s.empty()) return Status::Invalid(Name(key) + " must not be empty");
+      *out = (base / s).lexically_normal();
+    }
+    return Status::Ok();
+  }
+  Status Int(const char* key, int min, int max, int* out) {
+    const Json* v = Find(key);
+    if (!v) return Status::Ok();
+    if (!v->IsInt()) return TypeError(key, "an integer");
+    int x = v->GetInt();
+    if (x < min || x > max)
+      return Status::Invalid(Name(key) + " must be between " + std::to_string(min) + " and " +
+                             std::to_string(max) + ", got " + std::to_string(x));
+    *out = x;
+    return Status::Ok();
+  }
+  Status Bool(const char* key, bool* out) {
+    const Json* v = Find(key);
+    if (!v) return Status::Ok();
+    if (!v->IsBool()) return TypeError(key, "true or false");
+    *out = v->GetBool();
+    return Status::Ok();
+  }
+  const Json* Object(const char* key, Status* st) {
+    const Json* v = Find(key);
+    if (v && !v->IsObject()) *st = TypeError(key, "an object");
+    return (v && v->IsObject()) ? v : nullptr;
+  }
+  const Json* Array(const char* key, Status* st) {
+    const Json* v = Find(key);
+    if (v && !v->IsArray()) *st = TypeError(key, "a list");
+    return (v && v->IsArray()) ? v : nullptr;
+  }
+  bool Has(const char* key) const { return obj_.HasMember(key); }
+  Status RejectUnknown() const {
+    for (auto& m : obj_.GetObject()) {
+      std::string k = m.name.GetString();
+      if (!seen_.count(k)) return Status::Invalid("unknown key " + Name(k.c_str()));
+    }
+    return Status::Ok();
+  }
+  std::string Name(const char* key) const { return where_.empty() ? std::string("'") + key + "'" : "'" + where_ + "." + key + "'"; }
+
+ private:
+  const Json* Find(const char* key) {
+    seen_.insert(key);
+    auto it = obj_.FindMember(key);
+    if (it == obj_.MemberEnd() || it->value.IsNull()) return nullptr;
+    return &it->value;
+  }
+  Status TypeError(const char* key, const char* want) const {
+    return Status::Invalid(Name(key) + " must be " + want);
+  }
+  const Json& obj_;
+  std::string where_;
+  std::set<std::string> seen_;
+};
+
+#define RETURN_IF_ERROR(expr)            \
+  do {                                   \
+    Status _st = (expr);                 \
+    if (!_st.ok()) return _st;           \
+  } while (0)
+
+Status ParseSyncthing(ObjectReader& top, const Json* nested, Config* c) {
+  SyncthingSettings& s = c->syncthing;
+  fs::path base = c->config_path.parent_path();
+  // Flat form of the original tool.
+  RETURN_IF_ERROR(top.String("syncthing_api_key", &s.api_key));
+  RETURN_IF_ERROR(top.String("syncthing_host", &s.host));
+  RETURN_IF_ERROR(top.Int("syncthing_port", 1, 65535, &s.port));
+  if (!nested) return Status::Ok();
+  if (top.Has("syncthing_api_key") || top.Has("syncthing_host") || top.Has("syncthing_port"))
+    return Status::Invalid("use either 'syncthing' or the syncthing_* keys, not both");
+  ObjectReader r(*nested, "syncthing");
+  RETURN_IF_ERROR(r.String("api_key", &s.api_key));
+  RETURN_IF_ERROR(r.String("api_key_env", &s.api_key_env));
+  RETURN_IF_ERROR(r.String("host", &s.host));
+  RETURN_IF_ERROR(r.Int("port", 1, 65535, &s.port));
+  RETURN_IF_ERROR(r.Bool("https", &s.https));
+  RETURN_IF_ERROR(r.Path("home", base, &s.home));
+  RETURN_IF_ERROR(r.Bool("create_folders", &s.create_folders));
+  return r.RejectUnknown();
+}
+
+Status ParseSources(const Json& list, Config* c) {
+  fs::path base = c->config_path.parent_path();
+  std::set<std::string> names;
+  for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
+    std::string where = "remote_sources[" + std::to_string(i) + "]";
+    if (!list[i].IsObject()) return Status::Invalid("'" + where + "' must be an object");
+    ObjectReader r(list[i], where);
+    RemoteSource src;
+    RETURN_IF_ERROR(r.String("name", &src.name));
+    RETURN_IF_ERROR(r.String("folder_id", &src.folder_id));
+    RETURN_IF_ERROR(r.Path("local_path", base, &src.local_path));
+    RETURN_IF_ERROR(r.Path("remote_db_path", base, &src.remote_db_path));
+    RETURN_IF_ERROR(r.RejectUnknown());
+    if (src.name.empty()) return Status::Invalid(r.Name("name") + " is required");
+    if (src.local_path.empty()) return Status::Invalid(r.Name("local_path") + " is required");
+    if (src.folder_id.empty()) src.folder_id = src.name;
+    if (!names.insert(src.name).second)
+      return Status::Invalid(r.Name("name") + ": source name '" + src.name + "' is used twice");
+    c->sources.push_back(std::move(src));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const RemoteSource* Config::FindSource(const std::string& name) const {
+  for (const auto& s : sources) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+std::string Config::ResolvedApiKey() const {
+  if (!syncthing.api_key_env.empty()) {
+    const char* v = std::getenv(syncthing.api_key_env.c_str());
+    if (v && *v) return v;
+  }
+  return syncthing.api_key;
+}
+
+Status ParseConfig(const std::string& json, const fs::path& path, Config* out) {
+  Status st = [&]() -> Status {
+    rapidjson::Document d;
+    d.Parse(json.c_str(), json.size());
+    if (d.HasParseError())
+      return Status::Invalid(std::string("not valid JSON: ") + rapidjson::GetParseError_En(d.GetParseError()) +
+                             " at offset " + std::to_string(d.GetErrorOffset()));
+    if (!d.IsObject()) return Status::Invalid("the top level must be a JSON object");
+    Config c;
+    c.config_path = fs::absolute(path).lexically_normal();
+    fs::path base = c.config_path.parent_path();
+    ObjectReader top(d, "");
+    RETURN_IF_ERROR(top.Path("database_path", base, &c.database_path));
+    RETURN_IF_ERROR(top.Path("image_root", base, &c.image_root));
+    RETURN_IF_ERROR(top.Path("state_path", base, &c.state_path));
+    RETURN_IF_ERROR(top.Path("key_path", base, &c.key_path));
+    RETURN_IF_ERROR(top.Int("reconcile_interval_seconds", 10, 86400 * 7, &c.reconcile_interval_seconds));
+    RETURN_IF_ERROR(top.Int("hash_threads", 0, 64, &c.hash_threads));
+    RETURN_IF_ERROR(top.String("log_level", &c.log_level));
+    static const std::set<std::string> kLevels = {"trace", "debug", "info", "warning", "error"};
+    if (!kLevels.count(c.log_level))
+      return Status::Invalid("'log_level' must be one of trace, debug, info, warning, error");
+    Status sub;
+    const Json* nested = top.Object("syncthing", &sub);
+    RETURN_IF_ERROR(sub);
+    RETURN_IF_ERROR(ParseSyncthing(top, nested, &c));
+    const Json* sources = top.Array("remote_sources", &sub);
+    RETURN_IF_ERROR(sub);
+    if (sources) RETURN_IF_ERROR(ParseSources(*sources, &c));
+    if (const Json* publish = top.Object("publish", &sub)) {
+      ObjectReader r(*publish, "publish");
+      c.publish.enabled = true;
+      RETURN_IF_ERROR(r.Bool("enabled", &c.publish.enabled));
+      RETURN_IF_ERROR(r.String("folder_id", &c.publish.folder_id));
+      RETURN_IF_ERROR(r.Int("debounce_seconds", 0, 86400, &c.publish.debounce_seconds));
+      RETURN_IF_ERROR(r.RejectUnknown());
+    }
+    RETURN_IF_ERROR(sub);
+    RETURN_IF_ERROR(top.RejectUnknown());
+
+    if (c.database_path.empty()) return Status::Invalid("'database_path' is required");
+    fs::path db_dir = c.database_path.parent_path();
+    if (c.image_root.empty()) c.image_root = db_dir / "indafoto_archive";
+    if (c.state_path.empty()) c.state_path = db_dir / "indafoto-syncd-state.db";
+    if (c.key_path.empty()) c.key_path = c.state_path.parent_path() / "indafoto-syncd.key";
+    for (const auto& s : c.sources) {
+      // A received folder inside our own archive would make us import our
+      // own imports; refuse it up front.
+      fs::path rel = s.local_path.lexically_relative(c.image_root);
+      if (!rel.empty() && *rel.begin() != "..")
+        return Status::Invalid("source '" + s.name + "': local_path " + s.local_path.string() +
+                               " lies inside image_root " + c.image_root.string());
+    }
+    *out = std::move(c);
+    return Status::Ok();
+  }();
+  if (!st.ok()) return Status::Invalid("config " + path.string() + ": " + st.message());
+  return st;
+}
+
+Status LoadConfig(const fs::path& path, Config* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot read config file " + path.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseConfig(ss.str(), path, out);
+}
+
+}  // namespace indafoto
