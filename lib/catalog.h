@@ -39,6 +39,8 @@ class CatalogStore {
   // Opens (creating) the catalog tables in the state database `db`, which
   // the caller owns and keeps open for the store's lifetime.
   static Status Open(Database* db, CatalogStore* out);
+  // Uses the tables as they are, creating nothing (read-only state).
+  static void Attach(Database* db, CatalogStore* out) { out->db_ = db; }
 
   // Replaces the catalog of `source` with what `reader` yields, in one
   // transaction. Skips the work when the reader's fingerprint equals the

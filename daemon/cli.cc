@@ -1,0 +1,141 @@
+#include "daemon/cli.h"
+
+#include <cstdio>
+#include <map>
+
+namespace indafoto {
+
+namespace {
+
+const char* const kUsage = R"(indafoto-syncd — merges Indafoto archives that peers exchange with Syncthing.
+
+Usage: indafoto-syncd [COMMAND] --config FILE [OPTIONS]
+
+Commands:
+  run       the daemon: import each file Syncthing delivers (default)
+  import    one pass over the received folders without Syncthing, then exit
+  publish   write this archive's signed manifest now
+  status    per source: in catalog, delivered, imported, duplicates, pending, failed, bytes
+  plan      dry run for one source: what an import would add, merge, skip, reject
+  verify    check that every local image's file exists and matches its sha256
+
+Options:
+  --config FILE   configuration file (JSON; see docs/configuration.md)
+  --source NAME   import/plan: only this remote source (required for plan)
+  --json          status/plan/verify: machine-readable output on stdout
+  -h, --help      this text; `indafoto-syncd COMMAND --help` for one command
+
+Exit codes:
+  0  success (status/verify: healthy)
+  1  problems found (verify: missing or corrupt files; status: failed imports or a stalled daemon)
+  2  bad command line or configuration
+  3  runtime error (e.g. the database cannot be opened)
+)";
+
+const std::map<std::string, std::string> kCommandHelp = {
+    {"run", R"(indafoto-syncd run --config FILE
+
+Runs the daemon beside Syncthing: long-polls Syncthing's events and imports
+each finished file of a configured source; reconciles by scanning the
+received folders at start, on reconnect, after missed events and every
+reconcile_interval_seconds. SIGTERM: finish the import in flight, exit 0.
+SIGHUP: reload the configuration. Speaks systemd's notify protocol.
+)"},
+    {"import", R"(indafoto-syncd import --config FILE [--source NAME]
+
+One pass over the received folders, without Syncthing: loads each source's
+catalog (its signed manifest, else remote_db_path), imports every delivered
+file not yet accounted for, prints a summary per source, exits. Running it
+again changes nothing. Exit 0, or 3 when a source could not be processed.
+)"},
+    {"publish", R"(indafoto-syncd publish --config FILE
+
+Writes the signed manifest of this archive to <image_root>/.indafoto-sync/,
+creating the publisher key at key_path on first use.
+)"},
+    {"status", R"(indafoto-syncd status --config FILE [--json]
+
+Per source: entries in the catalog, files delivered, imported, merged,
+duplicates, repaired, pending, failed, conflicts, skipped, bytes; and the
+daemon's state when one runs. Safe while the daemon imports. Exit 1 when a
+source has failed imports or the daemon's heartbeat is stale.
+)"},
+    {"plan", R"(indafoto-syncd plan --config FILE --source NAME [--json]
+
+Dry run: what an import of NAME would add, merge, repair, skip, reject or
+leave pending. Changes nothing (the catalog is read into a temporary store).
+)"},
+    {"verify", R"(indafoto-syncd verify --config FILE [--json]
+
+Checks that every local image's file exists and matches its sha256_hash.
+Exit 1 when a file is missing or does not match.
+)"},
+};
+
+}  // namespace
+
+Status ParseCommandLine(const std::vector<std::string>& args, CommandLine* out) {
+  CommandLine cl;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string* dst) -> Status {
+      if (i + 1 >= args.size()) return Status::Invalid(a + " needs a value");
+      *dst = args[++i];
+      return Status::Ok();
+    };
+    if (a == "-h" || a == "--help") {
+      cl.help = true;
+    } else if (a == "--json") {
+      cl.json = true;
+    } else if (a == "--config" || a == "-c") {
+      if (Status s = value(&cl.config_path); !s.ok()) return s;
+    } else if (a.rfind("--config=", 0) == 0) {
+      cl.config_path = a.substr(9);
+    } else if (a == "--source") {
+      if (Status s = value(&cl.source); !s.ok()) return s;
+    } else if (a.rfind("--source=", 0) == 0) {
+      cl.source = a.substr(9);
+    } else if (!a.empty() && a[0] == '-') {
+      return Status::Invalid("unknown option " + a);
+    } else if (cl.command.empty()) {
+      if (!kCommandHelp.count(a)) return Status::Invalid("unknown command '" + a + "'");
+      cl.command = a;
+    } else {
+      return Status::Invalid("unexpected argument '" + a + "'");
+    }
+  }
+  if (cl.command.empty()) cl.command = "run";
+  *out = cl;
+  return Status::Ok();
+}
+
+std::string HelpText(const std::string& command) {
+  auto it = kCommandHelp.find(command);
+  if (it == kCommandHelp.end()) return kUsage;
+  return it->second + "\nExit codes: 0 ok, 1 problems found, 2 usage/configuration error, 3 runtime error.\n";
+}
+
+int LoadConfigOrExplain(const CommandLine& cl, Config* config) {
+  if (cl.config_path.empty()) {
+    std::fprintf(stderr, "indafoto-syncd %s: --config FILE is required (see --help)\n", cl.command.c_str());
+    return kExitUsage;
+  }
+  Status s = LoadConfig(cl.config_path, config);
+  if (!s.ok()) {
+    std::fprintf(stderr, "indafoto-syncd: %s\n", s.message().c_str());
+    return kExitUsage;
+  }
+  if (!cl.source.empty() && !config->FindSource(cl.source)) {
+    std::fprintf(stderr, "indafoto-syncd: no source named '%s' in %s\n", cl.source.c_str(), cl.config_path.c_str());
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+int ExitCodeFor(const Status& s) {
+  if (s.ok()) return kExitOk;
+  if (s.code() == Status::Code::kInvalid) return kExitUsage;
+  return kExitRuntime;
+}
+
+}  // namespace indafoto

@@ -1,0 +1,49 @@
+// The command line: parsing, help texts, exit codes, and one function per
+// command. Each command lives in its own daemon/cmd_*.cc file.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lib/config.h"
+#include "lib/status.h"
+
+namespace indafoto {
+
+// Exit codes (documented in --help, the man page and docs/operations.md).
+enum ExitCode : int {
+  kExitOk = 0,        // success; for status/verify: healthy
+  kExitProblems = 1,  // verify found missing/corrupt files; status found failures or a stalled daemon
+  kExitUsage = 2,     // bad command line or configuration
+  kExitRuntime = 3,   // could not do the work (database cannot be opened, ...)
+};
+
+struct CommandLine {
+  std::string command;  // run, import, publish, status, plan, verify
+  std::string config_path;
+  std::string source;
+  bool json = false;
+  bool help = false;
+};
+
+// Parses argv; on error returns Invalid naming the offending argument.
+Status ParseCommandLine(const std::vector<std::string>& args, CommandLine* out);
+std::string HelpText(const std::string& command);
+
+// Loads the configuration named by --config (required), or prints why not.
+// Returns kExitOk when `config` is usable.
+int LoadConfigOrExplain(const CommandLine& cl, Config* config);
+// Exit code for a Status from opening or running: config/input problems are
+// usage errors, the rest runtime errors.
+int ExitCodeFor(const Status& s);
+
+int RunImport(const CommandLine& cl);
+int RunPublish(const CommandLine& cl);
+int RunStatus(const CommandLine& cl);
+int RunPlan(const CommandLine& cl);
+int RunVerify(const CommandLine& cl);
+int RunDaemon(const CommandLine& cl);
+// Threads to hash with: config hash_threads, or one per core.
+int HashThreads(const Config& config);
+
+}  // namespace indafoto

@@ -1,0 +1,89 @@
+// `indafoto-syncd import`: one pass over the received folders, then exit.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "daemon/cli.h"
+#include "lib/import_pass.h"
+#include "lib/instance.h"
+
+namespace indafoto {
+
+namespace {
+
+const char* const kStatusOrder[] = {"imported", "merged", "duplicate", "repaired", "pending",
+                                    "failed",   "conflict", "skipped"};
+
+void LogOutcome(const RemoteSource& source, const std::string& rel, const ImportOutcome& o) {
+  if (!o.error.ok()) {
+    spdlog::warn("source {}: {}: not imported now, retried later: {}", source.name, rel, o.error.ToString());
+  } else if (o.status == sync_status::kFailed || o.status == sync_status::kConflict) {
+    if (!o.unchanged) spdlog::warn("source {}: {}: {}: {}", source.name, rel, o.status, o.message);
+  } else if (!o.status.empty()) {
+    spdlog::debug("source {}: {}: {}{}{}", source.name, rel, o.status, o.unchanged ? " (already recorded)" : "",
+                  o.message.empty() ? "" : ": " + o.message);
+  } else {
+    spdlog::debug("source {}: {}: ignored: {}", source.name, rel, o.message);
+  }
+}
+
+}  // namespace
+
+int HashThreads(const Config& config) {
+  if (config.hash_threads > 0) return config.hash_threads;
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 2 : static_cast<int>(n);
+}
+
+int RunImport(const CommandLine& cl) {
+  Config config;
+  if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  std::unique_ptr<Instance> inst;
+  if (Status s = Instance::Open(config, Instance::Access::kReadWrite, &inst); !s.ok()) {
+    spdlog::error("cannot open the archive: {}", s.ToString());
+    return kExitRuntime;
+  }
+  int removed = 0;
+  if (Status s = inst->importer().Recover(&removed); !s.ok()) {
+    spdlog::error("crash recovery failed: {}", s.ToString());
+    return kExitRuntime;
+  }
+  int rc = kExitOk;
+  for (const RemoteSource& source : config.sources) {
+    if (!cl.source.empty() && source.name != cl.source) continue;
+    bool changed = false;
+    std::string used;
+    Status cs = inst->RefreshCatalog(source, &changed, &used);
+    if (!cs.ok()) {
+      spdlog::warn("source {}: catalog not updated ({}): {}; using the previous catalog ({} entries)", source.name,
+                   used, cs.message(), inst->catalog().Count(source.name));
+    } else {
+      spdlog::info("source {}: catalog from {} ({} entries{})", source.name, used, inst->catalog().Count(source.name),
+                   changed ? ", reloaded" : ", unchanged");
+    }
+    PassOptions options;
+    options.hash_threads = HashThreads(config);
+    options.on_outcome = [&](const std::string& rel, const ImportOutcome& o) { LogOutcome(source, rel, o); };
+    PassCounts counts;
+    Status ps = RunImportPass(inst->importer(), inst->archive(), source, options, &counts);
+    if (!ps.ok()) {
+      spdlog::error("source {}: import pass stopped: {}", source.name, ps.ToString());
+      rc = kExitRuntime;
+    }
+    std::printf("source %s: %lld delivered files, %lld already accounted for, %lld unchanged\n", source.name.c_str(),
+                static_cast<long long>(counts.seen), static_cast<long long>(counts.accounted),
+                static_cast<long long>(counts.unchanged));
+    std::printf("  this run:");
+    for (const char* st : kStatusOrder) {
+      auto it = counts.by_status.find(st);
+      std::printf(" %s %lld", st, static_cast<long long>(it == counts.by_status.end() ? 0 : it->second));
+    }
+    std::printf(", errors %lld (retried next run), %lld bytes\n", static_cast<long long>(counts.errors),
+                static_cast<long long>(counts.bytes));
+  }
+  return rc;
+}
+
+}  // namespace indafoto

@@ -1,0 +1,144 @@
+// `indafoto-syncd plan`: a dry run of an import for one source.
+//
+// Changes nothing: the archive is opened read-only, and the source's
+// catalog is read into a temporary store that is deleted afterwards.
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+
+#include "daemon/cli.h"
+#include "lib/instance.h"
+#include "lib/received_folder.h"
+
+namespace indafoto {
+
+namespace {
+
+// A temporary SQLite file for the catalog, removed on destruction.
+class TemporaryDatabase {
+ public:
+  Status Open() {
+    const char* tmp = std::getenv("TMPDIR");
+    path_ = std::string(tmp && *tmp ? tmp : "/tmp") + "/indafoto-syncd-plan-XXXXXX";
+    int fd = ::mkstemp(path_.data());
+    if (fd < 0) return Status::FromErrno(errno, "create temporary catalog " + path_);
+    ::close(fd);
+    return Database::Open(path_, Database::Mode::kReadWrite, 1000, &db_);
+  }
+  ~TemporaryDatabase() {
+    db_ = Database();
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  Database& db() { return db_; }
+
+ private:
+  std::string path_;
+  Database db_;
+};
+
+}  // namespace
+
+int RunPlan(const CommandLine& cl) {
+  Config config;
+  if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
+  if (cl.source.empty()) {
+    std::fprintf(stderr, "indafoto-syncd plan: --source NAME is required\n");
+    return kExitUsage;
+  }
+  const RemoteSource& source = *config.FindSource(cl.source);
+  std::unique_ptr<Instance> inst;
+  if (Status s = Instance::Open(config, Instance::Access::kReadOnly, &inst); !s.ok()) {
+    std::fprintf(stderr, "indafoto-syncd plan: cannot open the archive: %s\n", s.ToString().c_str());
+    return kExitRuntime;
+  }
+  TemporaryDatabase tmp;
+  CatalogStore store;
+  if (Status s = tmp.Open(); !s.ok() || !(s = CatalogStore::Open(&tmp.db(), &store)).ok()) {
+    std::fprintf(stderr, "indafoto-syncd plan: %s\n", s.ToString().c_str());
+    return kExitRuntime;
+  }
+  bool changed = false;
+  std::string used;
+  Status cs = inst->LoadCatalogInto(source, &store, /*dry_run=*/true, &changed, &used);
+  if (!cs.ok()) {
+    std::fprintf(stderr, "indafoto-syncd plan: source %s: cannot read the catalog (%s): %s\n", source.name.c_str(),
+                 used.c_str(), cs.message().c_str());
+    return ExitCodeFor(cs) == kExitUsage ? kExitUsage : kExitRuntime;
+  }
+  Importer planner(&inst->archive(), &store);
+  std::map<std::string, int64_t> totals;
+  int64_t accounted = 0;
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  if (cl.json) {
+    w.StartObject();
+    w.Key("source");
+    w.String(source.name.c_str());
+    w.Key("catalog");
+    w.String(used.c_str());
+    w.Key("catalog_entries");
+    w.Int64(store.Count(source.name));
+    w.Key("files");
+    w.StartArray();
+  }
+  Status walk = WalkReceivedFolder(source.local_path, [&](const std::string& rel) {
+    std::optional<SyncRecord> r = inst->archive().FindSyncRecord(source.name, rel);
+    std::string action;
+    std::string message;
+    if (r && sync_status::IsFinal(r->status)) {
+      ++accounted;
+      action = "already " + r->status;
+    } else {
+      Decision d = planner.Decide(source, rel);
+      action = ActionName(d.action);
+      message = d.message;
+      if (!d.error.ok()) action = "error";
+    }
+    ++totals[action];
+    if (cl.json) {
+      w.StartObject();
+      w.Key("path");
+      w.String(rel.c_str());
+      w.Key("action");
+      w.String(action.c_str());
+      if (!message.empty()) {
+        w.Key("reason");
+        w.String(message.c_str());
+      }
+      w.EndObject();
+    } else if (action != "add" && action.rfind("already", 0) != 0 && action != "merge") {
+      std::printf("%-9s %s: %s\n", action.c_str(), rel.c_str(), message.c_str());
+    }
+    return true;
+  });
+  if (cl.json) {
+    w.EndArray();
+    w.Key("totals");
+    w.StartObject();
+    for (const auto& [k, v] : totals) {
+      w.Key(k.c_str());
+      w.Int64(v);
+    }
+    w.EndObject();
+    w.EndObject();
+    std::printf("%s\n", buf.GetString());
+  } else {
+    std::printf("plan for source %s (catalog: %s, %lld entries):\n", source.name.c_str(), used.c_str(),
+                static_cast<long long>(store.Count(source.name)));
+    for (const char* a : {"add", "merge", "repair", "skip", "reject", "conflict", "pending", "ignore", "error"}) {
+      std::printf("  %-9s %lld\n", a, static_cast<long long>(totals[a]));
+    }
+    std::printf("  already accounted for: %lld\n", static_cast<long long>(accounted));
+  }
+  if (!walk.ok()) {
+    std::fprintf(stderr, "indafoto-syncd plan: %s\n", walk.message().c_str());
+    return kExitRuntime;
+  }
+  return kExitOk;
+}
+
+}  // namespace indafoto

@@ -1,0 +1,140 @@
+// `indafoto-syncd status`: per-source progress, and the daemon's health.
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+
+#include "daemon/cli.h"
+#include "lib/daemon_state.h"
+#include "lib/instance.h"
+#include "lib/received_folder.h"
+
+namespace indafoto {
+
+namespace {
+
+const char* const kStatuses[] = {"imported", "merged", "duplicate", "repaired", "pending",
+                                 "failed",   "conflict", "skipped"};
+
+struct SourceReport {
+  std::string name;
+  int64_t in_catalog = 0;
+  int64_t delivered = 0;
+  int64_t delivered_bytes = 0;
+  std::map<std::string, int64_t> counts;
+  std::string folder_error;
+};
+
+}  // namespace
+
+int RunStatus(const CommandLine& cl) {
+  Config config;
+  if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
+  std::unique_ptr<Instance> inst;
+  if (Status s = Instance::Open(config, Instance::Access::kReadOnly, &inst); !s.ok()) {
+    std::fprintf(stderr, "indafoto-syncd status: cannot open the archive: %s\n", s.ToString().c_str());
+    return kExitRuntime;
+  }
+  std::vector<SourceReport> reports;
+  bool healthy = true;
+  try {
+    for (const RemoteSource& source : config.sources) {
+      SourceReport r;
+      r.name = source.name;
+      r.in_catalog = inst->catalog().Count(source.name);
+      Status w = WalkReceivedFolder(source.local_path, [&](const std::string& rel) {
+        struct stat st;
+        ++r.delivered;
+        if (::lstat((source.local_path / rel).c_str(), &st) == 0) r.delivered_bytes += st.st_size;
+        return true;
+      });
+      if (!w.ok()) r.folder_error = w.message();
+      r.counts = inst->archive().StatusCounts(source.name);
+      if (r.counts["failed"] > 0) healthy = false;
+      reports.push_back(std::move(r));
+    }
+  } catch (const SqliteError& e) {
+    std::fprintf(stderr, "indafoto-syncd status: %s\n", e.what());
+    return kExitRuntime;
+  }
+  DaemonHeartbeat hb;
+  bool has_daemon = ReadHeartbeat(inst->state(), &hb);
+  if (has_daemon && hb.IsStale()) healthy = false;
+
+  if (cl.json) {
+    rapidjson::StringBuffer buf;
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("healthy");
+    w.Bool(healthy);
+    w.Key("daemon");
+    if (has_daemon) {
+      w.StartObject();
+      w.Key("state");
+      w.String(hb.state.c_str());
+      w.Key("pid");
+      w.Int64(hb.pid);
+      w.Key("updated_at");
+      w.String(hb.updated_at.c_str());
+      w.Key("seconds_since_update");
+      w.Int64(hb.age_seconds);
+      w.Key("stale");
+      w.Bool(hb.IsStale());
+      w.Key("message");
+      w.String(hb.message.c_str());
+      w.EndObject();
+    } else {
+      w.Null();
+    }
+    w.Key("sources");
+    w.StartArray();
+    for (const auto& r : reports) {
+      w.StartObject();
+      w.Key("name");
+      w.String(r.name.c_str());
+      w.Key("in_catalog");
+      w.Int64(r.in_catalog);
+      w.Key("delivered");
+      w.Int64(r.delivered);
+      w.Key("bytes");
+      w.Int64(r.delivered_bytes);
+      for (const char* st : kStatuses) {
+        w.Key(st);
+        auto it = r.counts.find(st);
+        w.Int64(it == r.counts.end() ? 0 : it->second);
+      }
+      if (!r.folder_error.empty()) {
+        w.Key("folder_error");
+        w.String(r.folder_error.c_str());
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    std::printf("%s\n", buf.GetString());
+  } else {
+    if (has_daemon)
+      std::printf("daemon: %s (pid %lld, last heartbeat %llds ago%s)%s%s\n", hb.state.c_str(),
+                  static_cast<long long>(hb.pid), static_cast<long long>(hb.age_seconds),
+                  hb.IsStale() ? ", STALE" : "", hb.message.empty() ? "" : ": ", hb.message.c_str());
+    else
+      std::printf("daemon: no heartbeat recorded\n");
+    for (const auto& r : reports) {
+      std::printf("source %s: in catalog %lld, delivered %lld (%lld bytes)\n", r.name.c_str(),
+                  static_cast<long long>(r.in_catalog), static_cast<long long>(r.delivered),
+                  static_cast<long long>(r.delivered_bytes));
+      std::printf(" ");
+      for (const char* st : kStatuses) {
+        auto it = r.counts.find(st);
+        std::printf(" %s %lld", st, static_cast<long long>(it == r.counts.end() ? 0 : it->second));
+      }
+      std::printf("\n");
+      if (!r.folder_error.empty()) std::printf("  received folder: %s\n", r.folder_error.c_str());
+    }
+    std::printf("%s\n", healthy ? "healthy" : "UNHEALTHY");
+  }
+  return healthy ? kExitOk : kExitProblems;
+}
+
+}  // namespace indafoto

@@ -1,0 +1,355 @@
+#include "lib/importer.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <system_error>
+
+#include "lib/fault_injection.h"
+#include "lib/placement.h"
+#include "lib/received_folder.h"
+
+namespace indafoto {
+
+namespace fs = std::filesystem;
+
+const char* ActionName(Action a) {
+  switch (a) {
+    case Action::kIgnore: return "ignore";
+    case Action::kPending: return "pending";
+    case Action::kFail: return "reject";
+    case Action::kSkip: return "skip";
+    case Action::kNew: return "add";
+    case Action::kMerge: return "merge";
+    case Action::kRepair: return "repair";
+    case Action::kConflict: return "conflict";
+  }
+  return "?";
+}
+
+namespace {
+
+bool IsUnder(const fs::path& root, const fs::path& p) {
+  fs::path rel = p.lexically_normal().lexically_relative(root);
+  return !rel.empty() && *rel.begin() != ".." && rel != ".";
+}
+
+ImportOutcome ErrorOutcome(Status s) {
+  ImportOutcome o;
+  o.error = std::move(s);
+  o.message = o.error.ToString();
+  return o;
+}
+
+}  // namespace
+
+Importer::Importer(ArchiveDb* archive, CatalogStore* catalog)
+    : archive_(archive), catalog_(catalog), counter_(archive->image_root()) {}
+
+Status Importer::Recover(int* removed_files) {
+  *removed_files = 0;
+  try {
+    for (const Placement& p : archive_->Placements()) {
+      fs::path path(p.path);
+      ::unlink(TemporaryPathFor(path).c_str());
+      std::error_code ec;
+      std::string stored = archive_->path_style().ToStored(path);
+      // The journal row outlives the image's transaction only when that
+      // transaction never committed: the file is ours and has no row.
+      if (fs::exists(fs::symlink_status(path, ec)) && !archive_->IsLocalPathReferenced(stored)) {
+        if (::unlink(path.c_str()) == 0) {
+          ++*removed_files;
+          FsyncDirectory(path.parent_path());
+          spdlog::info("recovery: removed {} (placed by an interrupted import, never committed)", path.string());
+        }
+      }
+      Transaction t(archive_->db());
+      archive_->RemovePlacement(p.id);
+      t.Commit();
+    }
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+Decision Importer::Decide(const RemoteSource& source, const std::string& rel_path, const FileDigest* digest) {
+  Decision d;
+  if (std::string_view why = IgnoreReason(rel_path); !why.empty()) {
+    d.message = std::string(why);
+    return d;
+  }
+  if (Status s = ResolveReceivedFile(source.local_path, rel_path, &d.file); !s.ok()) {
+    d.message = s.message();  // gone, a directory, or behind a symlink
+    if (s.code() == Status::Code::kInvalid) spdlog::warn("source {}: {}", source.name, s.message());
+    return d;
+  }
+  Status c = catalog_->FindByPath(source.name, rel_path, &d.entry);
+  if (c.IsNotFound()) {
+    d.action = Action::kPending;
+    d.message = "no catalog entry yet";
+    return d;
+  }
+  if (!c.ok()) {
+    d.action = Action::kFail;
+    d.message = c.message();
+    return d;
+  }
+  if (digest) {
+    d.digest = *digest;
+  } else if (Status s = Sha256File(d.file, &d.digest); !s.ok()) {
+    d.message = s.message();
+    if (!s.IsNotFound()) d.error = s;
+    return d;
+  }
+  if (!d.entry.sha256.empty() && d.entry.sha256 != d.digest.sha256) {
+    d.action = Action::kFail;
+    d.message = "sha256 mismatch: catalog " + d.entry.sha256 + ", file " + d.digest.sha256;
+    return d;
+  }
+  if (d.entry.size >= 0 && d.entry.size != d.digest.size) {
+    d.action = Action::kFail;
+    d.message = "size mismatch: catalog " + std::to_string(d.entry.size) + ", file " + std::to_string(d.digest.size);
+    return d;
+  }
+  try {
+    std::string author = d.entry.Get("author").ToString();
+    if (std::optional<std::string> reason = archive_->BannedReason(author)) {
+      d.action = Action::kSkip;
+      d.message = "author '" + author + "' is banned locally" + (reason->empty() ? "" : ": " + *reason);
+      return d;
+    }
+    bool same_content = false;
+    d.local = archive_->FindBySha256(d.digest.sha256);
+    if (d.local) {
+      same_content = true;
+    } else {
+      d.local = archive_->FindByUrl(d.entry.Get("url").ToString());
+    }
+    if (!d.local) {
+      d.action = Action::kNew;
+      return d;
+    }
+    // The image is known locally. Check its file: the delivery repairs a
+    // missing or corrupt one.
+    FileDigest local_digest;
+    Status ls = d.local->local_path.empty()
+                    ? Status::NotFound("no local_path")
+                    : Sha256File(archive_->path_style().ToAbsolute(d.local->local_path), &local_digest);
+    bool local_present = ls.ok();
+    if (!ls.ok() && !ls.IsNotFound() && ls.code() != Status::Code::kInvalid) {
+      d.action = Action::kIgnore;
+      d.error = ls;
+      d.message = "cannot check the local file: " + ls.message();
+      return d;
+    }
+    if (local_present && local_digest.sha256 == d.digest.sha256) {
+      d.action = Action::kMerge;
+      d.update_sha256 = d.local->sha256 != d.digest.sha256;
+      return d;
+    }
+    bool local_verifies = local_present && !d.local->sha256.empty() && d.local->sha256 == local_digest.sha256;
+    bool local_unknown = local_present && d.local->sha256.empty();
+    if (!same_content && (local_verifies || local_unknown)) {
+      d.action = Action::kConflict;
+      d.message = "same url as local image " + std::to_string(d.local->id) + " but different content: local " +
+                  local_digest.sha256 + ", delivered " + d.digest.sha256 + "; local kept";
+      return d;
+    }
+    d.action = Action::kRepair;
+    d.update_sha256 = d.local->sha256 != d.digest.sha256;
+    d.message = local_present ? "local file " + d.local->local_path + " does not verify (" + local_digest.sha256 + ")"
+                              : "local file " + d.local->local_path + " is missing";
+    return d;
+  } catch (const SqliteError& e) {
+    d.action = Action::kIgnore;
+    d.error = e.ToStatus();
+    d.message = d.error.message();
+    return d;
+  }
+}
+
+ImportOutcome Importer::ImportFile(const RemoteSource& source, const std::string& rel_path, const FileDigest* digest) {
+  return Apply(source, rel_path, Decide(source, rel_path, digest));
+}
+
+ImportOutcome Importer::Apply(const RemoteSource& source, const std::string& rel_path, const Decision& d) {
+  try {
+    switch (d.action) {
+      case Action::kIgnore: {
+        ImportOutcome o;
+        o.error = d.error;
+        o.message = d.message;
+        return o;
+      }
+      case Action::kPending: return ApplyRecordOnly(source, rel_path, d, sync_status::kPending);
+      case Action::kFail: return ApplyRecordOnly(source, rel_path, d, sync_status::kFailed);
+      case Action::kSkip: return ApplyRecordOnly(source, rel_path, d, sync_status::kSkipped);
+      case Action::kConflict: return ApplyRecordOnly(source, rel_path, d, sync_status::kConflict);
+      case Action::kNew: return ApplyNew(source, rel_path, d);
+      case Action::kMerge: return ApplyMerge(source, rel_path, d);
+      case Action::kRepair: return ApplyRepair(source, rel_path, d);
+    }
+  } catch (const SqliteError& e) {
+    return ErrorOutcome(e.ToStatus());
+  }
+  return ErrorOutcome(Status::Invalid("unknown action"));
+}
+
+ImportOutcome Importer::ApplyRecordOnly(const RemoteSource& source, const std::string& rel_path, const Decision& d,
+                                        const char* status) {
+  ImportOutcome o;
+  o.status = status;
+  o.message = d.message;
+  o.image_id = d.local ? d.local->id : 0;
+  o.bytes = d.digest.size;
+  std::optional<SyncRecord> prev = archive_->FindSyncRecord(source.name, rel_path);
+  if (prev && prev->status == status && prev->error_message == d.message) {
+    o.unchanged = true;
+    return o;
+  }
+  Transaction t(archive_->db());
+  archive_->RecordSync(source.name, rel_path, o.image_id, status, d.message);
+  t.Commit();
+  return o;
+}
+
+fs::path Importer::NewImagePath(const RemoteImage& entry, const std::string& rel_path, std::string* author_folder) {
+  *author_folder = AuthorFolderName(entry.Get("author").ToString());
+  std::string name = rel_path.substr(rel_path.rfind('/') == std::string::npos ? 0 : rel_path.rfind('/') + 1);
+  fs::path dir = archive_->image_root() / *author_folder /
+                 std::to_string(SubfolderFor(counter_.Count(*author_folder)));
+  fs::path dest = dir / name;
+  std::error_code ec;
+  // The crawler's names are unique per image; a clash means a different
+  // image with the same name. Never overwrite: take the next free variant.
+  for (int k = 2; fs::exists(fs::symlink_status(dest, ec)); ++k) {
+    fs::path stem = fs::path(name).stem();
+    dest = dir / (stem.string() + "_" + std::to_string(k) + fs::path(name).extension().string());
+  }
+  return dest;
+}
+
+ImportOutcome Importer::ApplyNew(const RemoteSource& source, const std::string& rel_path, const Decision& d) {
+  std::string author_folder;
+  fs::path dest = NewImagePath(d.entry, rel_path, &author_folder);
+  if (!IsUnder(archive_->image_root(), dest))
+    return ErrorOutcome(Status::Invalid("refusing to write outside image_root: " + dest.string()));
+  std::string stored = archive_->path_style().ToStored(dest);
+
+  int64_t placement = archive_->AddPlacement(dest, d.digest.sha256);
+  CrashPoint("after_journal");
+  PlaceMethod method;
+  if (Status s = PlaceFile(d.file, dest, &method); !s.ok()) {
+    Transaction t(archive_->db());
+    archive_->RemovePlacement(placement);
+    t.Commit();
+    return ErrorOutcome(s);
+  }
+  CrashPoint("after_place");
+  ImportOutcome o;
+  try {
+    Transaction t(archive_->db());
+    o.image_id = archive_->InsertImage(d.entry, stored, d.digest.sha256);
+    archive_->AddRelations(o.image_id, d.entry);
+    archive_->RecordSync(source.name, rel_path, o.image_id, sync_status::kImported, "");
+    archive_->RemovePlacement(placement);
+    CrashPoint("before_commit");
+    if (int e = InjectedErrno("commit")) throw SqliteError(SQLITE_FULL, std::string("injected: ") + std::strerror(e));
+    t.Commit();
+  } catch (const SqliteError& e) {
+    // Undo the placement now; if this fails too, Recover() does it at the
+    // next start because the journal row is still there.
+    ::unlink(dest.c_str());
+    FsyncDirectory(dest.parent_path());
+    try {
+      Transaction t(archive_->db());
+      archive_->RemovePlacement(placement);
+      t.Commit();
+    } catch (const SqliteError&) {
+    }
+    if ((e.code() & 0xff) == SQLITE_CONSTRAINT) {
+      Decision conflict = d;
+      conflict.message = std::string("cannot insert: ") + e.what() + "; local kept";
+      return ApplyRecordOnly(source, rel_path, conflict, sync_status::kConflict);
+    }
+    return ErrorOutcome(e.ToStatus());
+  }
+  CrashPoint("after_commit");
+  counter_.Added(author_folder);
+  o.status = sync_status::kImported;
+  o.local_path = stored;
+  o.bytes = d.digest.size;
+  o.message = method == PlaceMethod::kHardlink ? "hardlinked" : "copied";
+  return o;
+}
+
+ImportOutcome Importer::ApplyMerge(const RemoteSource& source, const std::string& rel_path, const Decision& d) {
+  ImportOutcome o;
+  o.image_id = d.local->id;
+  o.local_path = d.local->local_path;
+  o.bytes = d.digest.size;
+  std::optional<SyncRecord> prev = archive_->FindSyncRecord(source.name, rel_path);
+  Transaction t(archive_->db());
+  int filled = archive_->FillMissingColumns(d.local->id, d.entry);
+  int added = archive_->AddRelations(d.local->id, d.entry);
+  if (d.update_sha256) archive_->SetSha256(d.local->id, d.digest.sha256);
+  bool changed = filled > 0 || added > 0 || d.update_sha256;
+  o.status = changed ? sync_status::kMerged : sync_status::kDuplicate;
+  o.message = changed ? std::to_string(filled) + " columns filled, " + std::to_string(added) + " relations added" : "";
+  if (!changed && prev && sync_status::IsFinal(prev->status) && prev->image_id == d.local->id) {
+    o.unchanged = true;  // already accounted for; leave the record as it is
+    o.status = prev->status;
+    return o;            // ~Transaction rolls back (nothing was written)
+  }
+  archive_->RecordSync(source.name, rel_path, d.local->id, o.status, o.message);
+  t.Commit();
+  return o;
+}
+
+ImportOutcome Importer::ApplyRepair(const RemoteSource& source, const std::string& rel_path, const Decision& d) {
+  fs::path target;
+  std::string author_folder;
+  bool new_path = d.local->local_path.empty();
+  target = new_path ? NewImagePath(d.entry, rel_path, &author_folder)
+                    : archive_->path_style().ToAbsolute(d.local->local_path);
+  if (!IsUnder(archive_->image_root(), target)) {
+    Decision conflict = d;
+    conflict.message = d.message + "; not repaired: " + target.string() + " lies outside image_root";
+    return ApplyRecordOnly(source, rel_path, conflict, sync_status::kFailed);
+  }
+  int64_t placement = archive_->AddPlacement(target, d.digest.sha256);
+  CrashPoint("after_journal");
+  PlaceMethod method;
+  if (Status s = ReplaceFile(d.file, target, &method); !s.ok()) {
+    Transaction t(archive_->db());
+    archive_->RemovePlacement(placement);
+    t.Commit();
+    return ErrorOutcome(s);
+  }
+  CrashPoint("after_place");
+  ImportOutcome o;
+  o.image_id = d.local->id;
+  o.local_path = new_path ? archive_->path_style().ToStored(target) : d.local->local_path;
+  o.bytes = d.digest.size;
+  o.status = sync_status::kRepaired;
+  o.message = d.message + "; replaced with the delivered file";
+  Transaction t(archive_->db());
+  archive_->FillMissingColumns(d.local->id, d.entry);
+  archive_->AddRelations(d.local->id, d.entry);
+  if (d.update_sha256) archive_->SetSha256(d.local->id, d.digest.sha256);
+  if (new_path) {
+    Statement u = archive_->db().Prepare("UPDATE images SET local_path = ? WHERE id = ?");
+    u.Bind(1, o.local_path).Bind(2, d.local->id);
+    u.Run();
+  }
+  archive_->RecordSync(source.name, rel_path, d.local->id, o.status, o.message);
+  archive_->RemovePlacement(placement);
+  CrashPoint("before_commit");
+  t.Commit();
+  CrashPoint("after_commit");
+  if (new_path) counter_.Added(author_folder);
+  return o;
+}
+
+}  // namespace indafoto

@@ -1,0 +1,97 @@
+// Importer: turns one file that Syncthing delivered into an entry of the
+// local archive. This is where an image's import happens.
+//
+// For one (source, path) the importer first *decides* (read-only: catalog
+// lookup, hash check, identity by sha256 then url, local file check) and
+// then *applies* the decision: a new image is placed by the crawler's layout
+// rules and inserted with its relations and its sync_records row in one
+// transaction; a known image is merged (NULL/empty columns filled, relations
+// united) or repaired. `plan` shows decisions without applying them.
+//
+// Crash safety: before a file is placed, its destination is written to the
+// placement journal (syncd_placements) and committed; the image's
+// transaction deletes the journal row. Recover() at start-up removes any
+// file whose journal row is still there (placed, never committed), so the
+// archive never holds a row without its file nor a file without its row,
+// and the still-unaccounted delivery is imported again by the next scan.
+//
+// Not thread-safe; hashing may happen on other threads (pass the digest in).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "lib/archive_db.h"
+#include "lib/catalog.h"
+#include "lib/config.h"
+#include "lib/layout.h"
+#include "lib/sha256.h"
+#include "lib/status.h"
+
+namespace indafoto {
+
+enum class Action {
+  kIgnore,    // not an image delivery (directory, temp, conflict copy, gone, symlink)
+  kPending,   // no catalog entry yet
+  kFail,      // hash mismatch or unusable catalog entry
+  kSkip,      // author banned locally
+  kNew,       // new image: place and insert
+  kMerge,     // same image already local: merge metadata and relations
+  kRepair,    // same image, local file missing or corrupt: the delivery replaces it
+  kConflict,  // same url, different verified content: keep local
+};
+const char* ActionName(Action a);
+
+struct Decision {
+  Action action = Action::kIgnore;
+  std::string message;          // reason, for the log and sync_records.error_message
+  RemoteImage entry;            // the catalog entry (kNew/kMerge/kRepair/...)
+  FileDigest digest;            // of the delivered file
+  std::filesystem::path file;   // absolute path of the delivered file
+  std::optional<LocalImage> local;  // the matching local image, if any
+  bool update_sha256 = false;   // the local row's sha256 must become digest.sha256
+  Status error;                 // kIgnore because of a (transient) failure
+};
+
+struct ImportOutcome {
+  std::string status;      // sync_status value written, or "" (ignored / error)
+  bool unchanged = false;  // the same decision was already recorded; nothing written
+  int64_t image_id = 0;
+  std::string message;
+  std::string local_path;  // where the image's file is (new/merged/repaired)
+  int64_t bytes = 0;       // size of the delivered file
+  Status error;            // non-ok: nothing recorded; transient ones are retried later
+};
+
+class Importer {
+ public:
+  // Both must outlive the importer.
+  Importer(ArchiveDb* archive, CatalogStore* catalog);
+
+  // Crash recovery from the placement journal. Call once before importing.
+  Status Recover(int* removed_files);
+
+  // Read-only decision for `rel_path` of `source`. `digest`, when given, is
+  // the already computed hash of the delivered file.
+  Decision Decide(const RemoteSource& source, const std::string& rel_path, const FileDigest* digest = nullptr);
+  // Decides and applies.
+  ImportOutcome ImportFile(const RemoteSource& source, const std::string& rel_path,
+                           const FileDigest* digest = nullptr);
+  ImportOutcome Apply(const RemoteSource& source, const std::string& rel_path, const Decision& d);
+
+ private:
+  ImportOutcome ApplyRecordOnly(const RemoteSource& source, const std::string& rel_path, const Decision& d,
+                                const char* status);
+  ImportOutcome ApplyNew(const RemoteSource& source, const std::string& rel_path, const Decision& d);
+  ImportOutcome ApplyMerge(const RemoteSource& source, const std::string& rel_path, const Decision& d);
+  ImportOutcome ApplyRepair(const RemoteSource& source, const std::string& rel_path, const Decision& d);
+  std::filesystem::path NewImagePath(const RemoteImage& entry, const std::string& rel_path, std::string* author_folder);
+
+  ArchiveDb* archive_;
+  CatalogStore* catalog_;
+  AuthorFileCounter counter_;
+};
+
+}  // namespace indafoto

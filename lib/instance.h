@@ -1,0 +1,56 @@
+// Instance: one archive instance's open state — its configuration, the
+// local archive database, the daemon's state database and the catalog
+// store in it. Every command opens one; the daemon keeps one for its life.
+//
+// The state database (config `state_path`) holds what need not commit with
+// an image: the catalogs of remote sources, pinned publisher keys, the
+// event cursor. What must commit atomically with an image (the image, its
+// relations, its sync_records row, the placement journal) is in indafoto.db.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "lib/archive_db.h"
+#include "lib/catalog.h"
+#include "lib/config.h"
+#include "lib/importer.h"
+#include "lib/sqlite.h"
+
+namespace indafoto {
+
+class Instance {
+ public:
+  enum class Access {
+    kReadOnly,   // status, plan, verify: take no write lock, create nothing
+    kReadWrite,  // import, run, publish
+  };
+
+  static Status Open(const Config& config, Access access, std::unique_ptr<Instance>* out);
+
+  const Config& config() const { return config_; }
+  ArchiveDb& archive() { return archive_; }
+  Database& state() { return state_; }
+  CatalogStore& catalog() { return catalog_; }
+  Importer& importer() { return *importer_; }
+  bool has_state() const { return state_.is_open(); }
+
+  // Loads (or reloads, when its published version changed) the catalog of
+  // `source`: from the signed manifest in its received folder when there is
+  // one, else from `remote_db_path`. On error the previous catalog stays.
+  // `description` says which was used.
+  Status RefreshCatalog(const RemoteSource& source, bool* changed, std::string* description);
+  // The same, into another store (plan's temporary one). With `dry_run`,
+  // nothing of this instance's state is written (e.g. no key is pinned).
+  Status LoadCatalogInto(const RemoteSource& source, CatalogStore* store, bool dry_run, bool* changed,
+                         std::string* description);
+
+ private:
+  Config config_;
+  ArchiveDb archive_;
+  Database state_;
+  CatalogStore catalog_;
+  std::unique_ptr<Importer> importer_;
+};
+
+}  // namespace indafoto

@@ -1,0 +1,109 @@
+#include "lib/placement.h"
+
+#include <fcntl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "lib/fault_injection.h"
+#include "lib/unique_fd.h"
+
+namespace indafoto {
+
+namespace fs = std::filesystem;
+
+fs::path TemporaryPathFor(const fs::path& dest) {
+  return dest.parent_path() / ("." + dest.filename().string() + ".indafoto-syncd.tmp");
+}
+
+Status FsyncDirectory(const fs::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return Status::FromErrno(errno, "open directory " + dir.string());
+  if (::fsync(fd.get()) != 0) return Status::FromErrno(errno, "fsync directory " + dir.string());
+  return Status::Ok();
+}
+
+static Status EnsureParent(const fs::path& dest) {
+  std::error_code ec;
+  fs::create_directories(dest.parent_path(), ec);
+  if (ec) return Status::FromErrno(ec.value(), "create directory " + dest.parent_path().string());
+  return Status::Ok();
+}
+
+// Copies `source` to `tmp` (created exclusively) and fsyncs it.
+static Status CopyToTemporary(const fs::path& source, const fs::path& tmp) {
+  UniqueFd in(::open(source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!in.valid()) return Status::FromErrno(errno, "open " + source.string());
+  struct stat st;
+  if (::fstat(in.get(), &st) != 0) return Status::FromErrno(errno, "stat " + source.string());
+  ::unlink(tmp.c_str());  // a leftover of an interrupted copy
+  UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!out.valid()) return Status::FromErrno(errno, "create " + tmp.string());
+  Status result;
+  off_t offset = 0;
+  while (offset < st.st_size) {
+    if (int e = InjectedErrno("copy")) {
+      result = Status::FromErrno(e, "write " + tmp.string());
+      break;
+    }
+    ssize_t n = ::sendfile(out.get(), in.get(), &offset, static_cast<size_t>(st.st_size - offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      result = Status::FromErrno(errno, "copy to " + tmp.string());
+      break;
+    }
+    if (n == 0) break;  // source shrank under us; the hash check upstream catches it
+  }
+  if (result.ok() && ::fsync(out.get()) != 0) result = Status::FromErrno(errno, "fsync " + tmp.string());
+  if (!result.ok()) ::unlink(tmp.c_str());
+  return result;
+}
+
+Status PlaceFile(const fs::path& source, const fs::path& dest, PlaceMethod* used) {
+  if (Status s = EnsureParent(dest); !s.ok()) return s;
+  if (int e = InjectedErrno("place")) return Status::FromErrno(e, "place " + dest.string());
+  if (::link(source.c_str(), dest.c_str()) == 0) {
+    *used = PlaceMethod::kHardlink;
+  } else if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
+    fs::path tmp = TemporaryPathFor(dest);
+    if (Status s = CopyToTemporary(source, tmp); !s.ok()) return s;
+    // link() rather than rename(): it fails instead of replacing a file that
+    // appeared at `dest` meanwhile.
+    int rc = ::link(tmp.c_str(), dest.c_str());
+    int err = errno;
+    ::unlink(tmp.c_str());
+    if (rc != 0) return Status::FromErrno(err, "place " + dest.string());
+    *used = PlaceMethod::kCopy;
+  } else {
+    return Status::FromErrno(errno, "link " + dest.string());
+  }
+  Status s = FsyncDirectory(dest.parent_path());
+  if (!s.ok()) ::unlink(dest.c_str());
+  return s;
+}
+
+Status ReplaceFile(const fs::path& source, const fs::path& dest, PlaceMethod* used) {
+  if (Status s = EnsureParent(dest); !s.ok()) return s;
+  if (int e = InjectedErrno("place")) return Status::FromErrno(e, "replace " + dest.string());
+  fs::path tmp = TemporaryPathFor(dest);
+  ::unlink(tmp.c_str());
+  if (::link(source.c_str(), tmp.c_str()) == 0) {
+    *used = PlaceMethod::kHardlink;
+  } else if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
+    if (Status s = CopyToTemporary(source, tmp); !s.ok()) return s;
+    *used = PlaceMethod::kCopy;
+  } else {
+    return Status::FromErrno(errno, "link " + tmp.string());
+  }
+  if (::rename(tmp.c_str(), dest.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Status::FromErrno(err, "rename onto " + dest.string());
+  }
+  return FsyncDirectory(dest.parent_path());
+}
+
+}  // namespace indafoto

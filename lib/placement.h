@@ -1,0 +1,35 @@
+// Placing a verified file into the archive, durably.
+//
+// Same filesystem: a hardlink, so no byte is copied and Syncthing's received
+// folder stays clean (moving the file away would show up in Syncthing as a
+// local deletion; a user pressing "Revert Local Changes" would download it
+// all again). Across filesystems, or where the kernel refuses the link
+// (fs.protected_hardlinks when we do not own the file): copy into a
+// temporary file beside the destination, fsync, then link it into place.
+// The destination directory is fsynced before returning, so once this
+// returns the file survives a power cut.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "lib/status.h"
+
+namespace indafoto {
+
+enum class PlaceMethod { kHardlink, kCopy };
+
+// The temporary name used while copying to `dest`; crash recovery removes it.
+std::filesystem::path TemporaryPathFor(const std::filesystem::path& dest);
+
+// Creates `dest` (which must not exist) with the content of `source`.
+// Creates missing parent directories. On failure nothing is left at `dest`.
+Status PlaceFile(const std::filesystem::path& source, const std::filesystem::path& dest, PlaceMethod* used);
+
+// Atomically replaces `dest` (which may exist, e.g. a corrupt copy) with the
+// content of `source`, via TemporaryPathFor(dest) and rename.
+Status ReplaceFile(const std::filesystem::path& source, const std::filesystem::path& dest, PlaceMethod* used);
+
+Status FsyncDirectory(const std::filesystem::path& dir);
+
+}  // namespace indafoto
