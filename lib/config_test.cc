@@ -1,0 +1,63 @@
+#include "lib/config.h"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+
+namespace indafoto {
+
+TEST_CASE("Config accepts the original tool's flat form", "[config]") {
+  Config c;
+  Status s = ParseConfig(R"({
+    "database_path": "indafoto.db",
+    "image_root": "indafoto_archive",
+    "syncthing_api_key": "k3y",
+    "syncthing_host": "127.0.0.1",
+    "syncthing_port": 8385,
+    "remote_sources": [
+      {"name": "peer1", "folder_id": "indafoto-peer1", "local_path": "received/peer1",
+       "remote_db_path": "remote/peer1.db"}
+    ]})", "/etc/x/config.json", &c);
+  REQUIRE(s.ok());
+  CHECK(c.database_path == "/etc/x/indafoto.db");
+  CHECK(c.image_root == "/etc/x/indafoto_archive");
+  CHECK(c.syncthing.api_key == "k3y");
+  CHECK(c.syncthing.port == 8385);
+  REQUIRE(c.sources.size() == 1);
+  CHECK(c.sources[0].local_path == "/etc/x/received/peer1");
+  CHECK(c.sources[0].remote_db_path == "/etc/x/remote/peer1.db");
+  CHECK(c.state_path == "/etc/x/indafoto-syncd-state.db");
+}
+
+TEST_CASE("Config accepts the nested syncthing form with api_key_env", "[config]") {
+  Config c;
+  REQUIRE(ParseConfig(R"({"database_path": "/a/indafoto.db",
+      "syncthing": {"api_key_env": "INDAFOTO_TEST_KEY", "host": "localhost", "port": 8384}})",
+                      "/etc/c.json", &c)
+              .ok());
+  ::setenv("INDAFOTO_TEST_KEY", "from-env", 1);
+  CHECK(c.ResolvedApiKey() == "from-env");
+  CHECK(c.image_root == "/a/indafoto_archive");
+}
+
+TEST_CASE("Config errors name the offending key", "[config]") {
+  Config c;
+  Status s = ParseConfig(R"({"database_path": "x.db", "syncthing_prot": 1})", "/c.json", &c);
+  CHECK_FALSE(s.ok());
+  CHECK_THAT(s.message(), Catch::Contains("'syncthing_prot'"));
+  s = ParseConfig(R"({"database_path": "x.db", "syncthing_port": "8384"})", "/c.json", &c);
+  CHECK_THAT(s.message(), Catch::Contains("'syncthing_port' must be an integer"));
+  s = ParseConfig(R"({"database_path": "x.db", "remote_sources": [{"name": "a", "local_path": "r", "bogus": 1}]})",
+                  "/c.json", &c);
+  CHECK_THAT(s.message(), Catch::Contains("'remote_sources[0].bogus'"));
+  s = ParseConfig(R"({"database_path": "x.db", "syncthing": {"port": 0}})", "/c.json", &c);
+  CHECK_THAT(s.message(), Catch::Contains("'syncthing.port'"));
+  s = ParseConfig(R"({"image_root": "x"})", "/c.json", &c);
+  CHECK_THAT(s.message(), Catch::Contains("'database_path' is required"));
+  s = ParseConfig("{not json", "/c.json", &c);
+  CHECK_THAT(s.message(), Catch::Contains("not valid JSON"));
+  s = ParseConfig(R"({"database_path": "x.db", "remote_sources": [{"name": "a", "local_path": "indafoto_archive/in"}]})",
+                  "/c.json", &c);
+  CHECK_THAT(s.message(), Catch::Contains("inside image_root"));
+}
+
+}  // namespace indafoto

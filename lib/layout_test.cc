@@ -1,0 +1,73 @@
+#include "lib/layout.h"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "testing/temp_dir.h"
+
+namespace indafoto {
+
+namespace fs = std::filesystem;
+
+TEST_CASE("AuthorFolderName applies the crawler's replacements", "[layout]") {
+  CHECK(AuthorFolderName("Kovács Péter") == "Kovács Péter");
+  CHECK(AuthorFolderName("a<b>c:d\"e/f\\g|h?i*j") == "a_b_c_d_e_f_g_h_i_j");
+}
+
+TEST_CASE("AuthorFolderName neutralises names that could escape", "[layout]") {
+  CHECK(AuthorFolderName("..") == "__");
+  CHECK(AuthorFolderName(".") == "_");
+  CHECK(AuthorFolderName("") == "unknown");
+  CHECK(AuthorFolderName("../../etc") == ".._.._etc");
+  CHECK(AuthorFolderName(std::string("a\nb\0c", 5)) == "a_b_c");
+  CHECK(IsSafeFileName(AuthorFolderName("..")));
+}
+
+TEST_CASE("IsSafeRelativePath accepts only paths that stay inside", "[layout]") {
+  CHECK(IsSafeRelativePath("A/0/image_1_2.jpg"));
+  CHECK_FALSE(IsSafeRelativePath("../x"));
+  CHECK_FALSE(IsSafeRelativePath("a/../../x"));
+  CHECK_FALSE(IsSafeRelativePath("/etc/passwd"));
+  CHECK_FALSE(IsSafeRelativePath("a//b"));
+  CHECK_FALSE(IsSafeRelativePath("a/./b"));
+  CHECK_FALSE(IsSafeRelativePath(""));
+  CHECK_FALSE(IsSafeRelativePath(std::string("a\0b", 3)));
+  CHECK_FALSE(IsSafeRelativePath("a\\..\\b"));
+}
+
+TEST_CASE("Subfolder numbering is the file count divided by 1000", "[layout]") {
+  CHECK(SubfolderFor(0) == 0);
+  CHECK(SubfolderFor(999) == 0);
+  CHECK(SubfolderFor(1000) == 1);
+  CHECK(SubfolderFor(2500) == 2);
+}
+
+TEST_CASE("AuthorFileCounter counts files on disk and advances", "[layout]") {
+  TempDir dir;
+  fs::create_directories(dir.path() / "A" / "0");
+  for (int i = 0; i < 3; ++i) std::ofstream(dir.path() / "A" / "0" / ("f" + std::to_string(i)));
+  fs::create_symlink(dir.path() / "A" / "0" / "f0", dir.path() / "A" / "0" / "link");
+  AuthorFileCounter counter(dir.path());
+  CHECK(counter.Count("A") == 3);
+  counter.Added("A");
+  CHECK(counter.Count("A") == 4);
+  CHECK(counter.Count("missing") == 0);
+}
+
+TEST_CASE("LocalPathStyle follows the database's existing form", "[layout]") {
+  fs::path db_dir = "/data/arch";
+  fs::path root = "/data/arch/indafoto_archive";
+  fs::path file = root / "A" / "0" / "image_1_2.jpg";
+  LocalPathStyle fresh = LocalPathStyle::Learn("", db_dir, root);
+  CHECK(fresh.ToStored(file) == "indafoto_archive/A/0/image_1_2.jpg");
+  CHECK(fresh.ToAbsolute("indafoto_archive/A/0/image_1_2.jpg") == file);
+  LocalPathStyle dotted = LocalPathStyle::Learn("./indafoto_archive/B/0/x.jpg", db_dir, root);
+  CHECK(dotted.ToStored(file) == "./indafoto_archive/A/0/image_1_2.jpg");
+  LocalPathStyle absolute = LocalPathStyle::Learn("/data/arch/indafoto_archive/B/0/x.jpg", db_dir, root);
+  CHECK(absolute.ToStored(file) == file.string());
+  // An image root outside the database's directory can only be absolute.
+  LocalPathStyle outside = LocalPathStyle::Learn("", db_dir, "/mnt/images");
+  CHECK(outside.ToStored("/mnt/images/A/0/x.jpg") == "/mnt/images/A/0/x.jpg");
+}
+
+}  // namespace indafoto
