@@ -80,6 +80,7 @@ Status ArchiveDb::Prepare(bool read_only) {
     } else if (!db_.HasTable("images")) {
       return Status::Invalid("database has no images table: not an indafoto crawler database");
     }
+    has_sync_records_ = db_.HasTable("sync_records");
     image_columns_.clear();
     for (std::string_view c : kImageColumns) {
       if (db_.HasColumn("images", std::string(c))) image_columns_.emplace_back(c);
@@ -271,6 +272,7 @@ void ArchiveDb::RecordSync(const std::string& source, const std::string& remote_
 }
 
 std::optional<SyncRecord> ArchiveDb::FindSyncRecord(const std::string& source, const std::string& remote_path) {
+  if (!has_sync_records_) return std::nullopt;  // read-only, never synced
   Statement s = db_.Prepare(
       "SELECT id, image_id, status, error_message FROM sync_records "
       "WHERE remote_source = ? AND remote_path = ? ORDER BY id DESC LIMIT 1");
@@ -286,6 +288,7 @@ std::optional<SyncRecord> ArchiveDb::FindSyncRecord(const std::string& source, c
 
 std::map<std::string, int64_t> ArchiveDb::StatusCounts(const std::string& source) {
   // Only the latest row of each path counts: earlier rows are history.
+  if (!has_sync_records_) return {};
   Statement s = db_.Prepare(
       "SELECT status, COUNT(*) FROM sync_records r WHERE remote_source = ?1 AND id = "
       "(SELECT MAX(id) FROM sync_records WHERE remote_source = ?1 AND remote_path = r.remote_path) "

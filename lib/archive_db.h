@@ -124,6 +124,7 @@ class ArchiveDb {
   std::filesystem::path image_root_;
   LocalPathStyle path_style_;
   std::vector<std::string> image_columns_;
+  bool has_sync_records_ = false;
 };
 
 }  // namespace indafoto
