@@ -21,7 +21,6 @@ namespace {
 // What we add to the crawler's database. sync_records is the seed's exact
 // table; the rest are additions the crawler never reads.
 const char* const kOurSchemaSql = R"sql(
-CREATE INDEX IF NOT EXISTS idx_images_sha256 ON images(sha256_hash);
 CREATE TABLE IF NOT EXISTS sync_records (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     image_id INTEGER,
@@ -76,6 +75,10 @@ Status ArchiveDb::Prepare(bool read_only) {
       }
       Transaction t(db_);
       db_.Exec(kOurSchemaSql);
+      // An old crawler database may lack sha256_hash; then identity is by
+      // url alone until the crawler adds the column.
+      if (db_.HasColumn("images", "sha256_hash"))
+        db_.Exec("CREATE INDEX IF NOT EXISTS idx_images_sha256 ON images(sha256_hash)");
       t.Commit();
     } else if (!db_.HasTable("images")) {
       return Status::Invalid("database has no images table: not an indafoto crawler database");

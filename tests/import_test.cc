@@ -421,3 +421,26 @@ TEST_CASE("kill -9 at any point of an import: the next start recovers", "[import
 }
 
 }  // namespace indafoto
+
+namespace indafoto {
+
+TEST_CASE("an old crawler's remote database (no sha256_hash column) still imports", "[import]") {
+  PairOptions o;
+  o.a_count = 60;
+  o.b_count = 60;
+  o.overlap = 20;
+  o.b_old_schema = true;
+  ImportFixture f(o);
+  ProcessResult r = f.Run("import");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(QueryInt(f.a_db(), "SELECT COUNT(*) FROM sync_records WHERE status = 'imported'") == 40);
+  CHECK(QueryInt(f.a_db(), "SELECT COUNT(*) FROM sync_records WHERE status IN ('merged', 'duplicate')") == 20);
+  // Imported rows carry the hash computed from the delivered file.
+  CHECK(QueryInt(f.a_db(), "SELECT COUNT(*) FROM images WHERE sha256_hash IS NULL OR sha256_hash = ''") == 0);
+  InvariantReport inv = CheckArchive(f.a_db(), f.a_root());
+  INFO(inv.Describe());
+  CHECK(inv.ok());
+}
+
+}  // namespace indafoto

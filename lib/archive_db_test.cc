@@ -1,0 +1,113 @@
+#include "lib/archive_db.h"
+
+#include <catch2/catch.hpp>
+
+#include "lib/crawler_schema.h"
+#include "testing/archive_generator.h"
+#include "testing/temp_dir.h"
+
+namespace indafoto {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string SchemaOf(Database& db, const std::string& table) {
+  Statement s = db.Prepare("SELECT sql FROM sqlite_master WHERE name = ?");
+  s.Bind(1, table);
+  return s.Step() ? s.Text(0) : "";
+}
+
+std::string PlanOf(Database& db, const std::string& sql) {
+  Statement s = db.Prepare("EXPLAIN QUERY PLAN " + sql);
+  std::string plan;
+  while (s.Step()) plan += s.Text(3) + "\n";
+  return plan;
+}
+
+}  // namespace
+
+TEST_CASE("a fresh instance gets the crawler's schema plus ours", "[archive_db]") {
+  TempDir dir;
+  ArchiveDb a;
+  REQUIRE(ArchiveDb::Open(dir.path() / "indafoto.db", dir.path() / "indafoto_archive", true, false, &a).ok());
+  for (const char* t : {"images", "tags", "image_tags", "albums", "image_albums", "collections",
+                        "image_collections", "banned_authors", "sync_records", "syncd_placements"})
+    CHECK(a.db().HasTable(t));
+  CHECK(a.image_columns().size() == kImageColumns.size());
+  Statement s = a.db().Prepare("PRAGMA journal_mode");
+  REQUIRE(s.Step());
+  CHECK(s.Text(0) == "wal");
+  CHECK(SchemaOf(a.db(), "sync_records").find("remote_source TEXT") != std::string::npos);
+}
+
+TEST_CASE("an old crawler database is opened without altering its tables", "[archive_db]") {
+  TempDir dir;
+  ArchiveSpec spec;
+  spec.dir = dir.path();
+  spec.ids = IdRange(1, 30);
+  spec.old_schema = true;
+  REQUIRE(GenerateArchive(spec, nullptr).ok());
+  std::string images_before, tags_before;
+  {
+    Database db;
+    REQUIRE(Database::Open((dir.path() / "indafoto.db").string(), Database::Mode::kReadWrite, 1000, &db).ok());
+    images_before = SchemaOf(db, "images");
+    tags_before = SchemaOf(db, "tags");
+  }
+  ArchiveDb a;
+  REQUIRE(ArchiveDb::Open(dir.path() / "indafoto.db", dir.path() / "indafoto_archive", true, false, &a).ok());
+  CHECK(SchemaOf(a.db(), "images") == images_before);
+  CHECK(SchemaOf(a.db(), "tags") == tags_before);
+  CHECK_FALSE(a.HasColumn("sha256_hash"));
+  CHECK_FALSE(a.FindBySha256("00").has_value());
+  // An insert writes only the columns the database has.
+  RemoteImage img;
+  img.Set("url", Value::Text("https://example/1"));
+  img.Set("description", Value::Text("not stored: the column is missing"));
+  Transaction t(a.db());
+  int64_t id = a.InsertImage(img, "indafoto_archive/x/0/image_1.jpg", "ab");
+  t.Commit();
+  CHECK(a.FindById(id)->url == "https://example/1");
+}
+
+TEST_CASE("the importer's lookups use indexes, never a full scan", "[archive_db][performance]") {
+  TempDir dir;
+  ArchiveDb a;
+  REQUIRE(ArchiveDb::Open(dir.path() / "indafoto.db", dir.path() / "indafoto_archive", true, false, &a).ok());
+  Database& db = a.db();
+  std::string by_sha = PlanOf(db,
+      "SELECT id, local_path, sha256_hash, url, author FROM images WHERE sha256_hash = 'x' ORDER BY id LIMIT 1");
+  std::string by_url = PlanOf(db,
+      "SELECT id, local_path, sha256_hash, url, author FROM images WHERE url = 'x' ORDER BY id LIMIT 1");
+  std::string by_path = PlanOf(db,
+      "SELECT id, image_id, status, error_message FROM sync_records "
+      "WHERE remote_source = 'a' AND remote_path = 'b' ORDER BY id DESC LIMIT 1");
+  INFO(by_sha << by_url << by_path);
+  CHECK(by_sha.find("INDEX idx_images_sha256") != std::string::npos);
+  CHECK(by_url.find("INDEX idx_images_url") != std::string::npos);
+  CHECK(by_path.find("INDEX idx_sync_records_source_path") != std::string::npos);
+  for (const std::string* p : {&by_sha, &by_url, &by_path}) CHECK(p->find("SCAN") == std::string::npos);
+}
+
+TEST_CASE("sync_records keeps history once a decision is final", "[archive_db]") {
+  TempDir dir;
+  ArchiveDb a;
+  REQUIRE(ArchiveDb::Open(dir.path() / "indafoto.db", dir.path() / "indafoto_archive", true, false, &a).ok());
+  auto record = [&](const char* status) {
+    Transaction t(a.db());
+    a.RecordSync("src", "p.jpg", 0, status, "");
+    t.Commit();
+  };
+  record("pending");
+  record("failed");  // provisional rows are updated in place
+  CHECK(a.StatusCounts("src") == std::map<std::string, int64_t>{{"failed", 1}});
+  record("imported");
+  record("conflict");  // a final decision is never overwritten
+  Statement s = a.db().Prepare("SELECT COUNT(*) FROM sync_records");
+  REQUIRE(s.Step());
+  CHECK(s.Int(0) == 2);
+  CHECK(a.StatusCounts("src") == std::map<std::string, int64_t>{{"conflict", 1}});
+}
+
+}  // namespace indafoto
