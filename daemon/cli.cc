@@ -18,10 +18,11 @@ Commands:
   status    per source: in catalog, delivered, imported, duplicates, pending, failed, bytes
   plan      dry run for one source: what an import would add, merge, skip, reject
   verify    check that every local image's file exists and matches its sha256
+  trust     forget the pinned publisher key of --source NAME (an intended key change)
 
 Options:
   --config FILE   configuration file (JSON; see docs/configuration.md)
-  --source NAME   import/plan: only this remote source (required for plan)
+  --source NAME   import: only this remote source; plan, trust: the source (required)
   --json          status/plan/verify: machine-readable output on stdout
   -h, --help      this text; `indafoto-syncd COMMAND --help` for one command
 
@@ -64,6 +65,12 @@ source has failed imports or the daemon's heartbeat is stale.
 
 Dry run: what an import of NAME would add, merge, repair, skip, reject or
 leave pending. Changes nothing (the catalog is read into a temporary store).
+)"},
+    {"trust", R"(indafoto-syncd trust --config FILE --source NAME
+
+Forgets the publisher key pinned for NAME. Use it only after checking with
+the publisher's operator that their key really changed: the next manifest
+of NAME then pins the key that signed it.
 )"},
     {"verify", R"(indafoto-syncd verify --config FILE [--json]
 

@@ -19,7 +19,7 @@ enum ExitCode : int {
 };
 
 struct CommandLine {
-  std::string command;  // run, import, publish, status, plan, verify
+  std::string command;  // run, import, publish, status, plan, verify, trust
   std::string config_path;
   std::string source;
   bool json = false;
@@ -39,10 +39,14 @@ int ExitCodeFor(const Status& s);
 
 int RunImport(const CommandLine& cl);
 int RunPublish(const CommandLine& cl);
+int RunTrust(const CommandLine& cl);
 int RunStatus(const CommandLine& cl);
 int RunPlan(const CommandLine& cl);
 int RunVerify(const CommandLine& cl);
 int RunDaemon(const CommandLine& cl);
+// Writes this instance's manifest (publish command and the daemon).
+struct PublishReport;
+Status PublishNow(const Config& config, PublishReport* report);
 // Threads to hash with: config hash_threads, or one per core.
 int HashThreads(const Config& config);
 

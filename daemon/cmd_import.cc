@@ -7,6 +7,7 @@
 #include "daemon/cli.h"
 #include "lib/import_pass.h"
 #include "lib/instance.h"
+#include "lib/logging.h"
 
 namespace indafoto {
 
@@ -17,14 +18,15 @@ const char* const kStatusOrder[] = {"imported", "merged", "duplicate", "repaired
 
 void LogOutcome(const RemoteSource& source, const std::string& rel, const ImportOutcome& o) {
   if (!o.error.ok()) {
-    spdlog::warn("source {}: {}: not imported now, retried later: {}", source.name, rel, o.error.ToString());
+    LogDecision(spdlog::level::warn, source.name, rel, "error",
+                "not imported now, retried later: " + o.error.ToString());
   } else if (o.status == sync_status::kFailed || o.status == sync_status::kConflict) {
-    if (!o.unchanged) spdlog::warn("source {}: {}: {}: {}", source.name, rel, o.status, o.message);
+    LogDecision(o.unchanged ? spdlog::level::debug : spdlog::level::warn, source.name, rel, o.status, o.message);
   } else if (!o.status.empty()) {
-    spdlog::debug("source {}: {}: {}{}{}", source.name, rel, o.status, o.unchanged ? " (already recorded)" : "",
-                  o.message.empty() ? "" : ": " + o.message);
+    LogDecision(spdlog::level::debug, source.name, rel, o.status,
+                o.unchanged ? "already recorded" : o.message);
   } else {
-    spdlog::debug("source {}: {}: ignored: {}", source.name, rel, o.message);
+    LogDecision(spdlog::level::debug, source.name, rel, "ignored", o.message);
   }
 }
 
@@ -39,7 +41,7 @@ int HashThreads(const Config& config) {
 int RunImport(const CommandLine& cl) {
   Config config;
   if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  InitLogging(config.log_level);
   std::unique_ptr<Instance> inst;
   if (Status s = Instance::Open(config, Instance::Access::kReadWrite, &inst); !s.ok()) {
     spdlog::error("cannot open the archive: {}", s.ToString());

@@ -5,11 +5,6 @@
 
 namespace indafoto {
 
-int RunPublish(const CommandLine& cl) {
-  std::fprintf(stderr, "indafoto-syncd publish: not built yet\n");
-  return kExitRuntime;
-}
-
 int RunDaemon(const CommandLine& cl) {
   std::fprintf(stderr, "indafoto-syncd run: not built yet\n");
   return kExitRuntime;

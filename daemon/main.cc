@@ -5,10 +5,12 @@
 #include <vector>
 
 #include "daemon/cli.h"
+#include "lib/logging.h"
 
 int main(int argc, char** argv) {
   using namespace indafoto;
   std::vector<std::string> args(argv + 1, argv + argc);
+  InitLogging("info");  // until the configuration names a level
   CommandLine cl;
   if (Status s = ParseCommandLine(args, &cl); !s.ok()) {
     std::fprintf(stderr, "indafoto-syncd: %s (see --help)\n", s.message().c_str());
@@ -23,5 +25,6 @@ int main(int argc, char** argv) {
   if (cl.command == "status") return RunStatus(cl);
   if (cl.command == "plan") return RunPlan(cl);
   if (cl.command == "verify") return RunVerify(cl);
+  if (cl.command == "trust") return RunTrust(cl);
   return RunDaemon(cl);
 }

@@ -2,6 +2,7 @@
 
 #include <system_error>
 
+#include "lib/manifest_reader.h"
 #include "lib/remote_db_catalog.h"
 
 namespace indafoto {
@@ -38,6 +39,12 @@ Status Instance::Open(const Config& config, Access access, std::unique_ptr<Insta
   } else {
     CatalogStore::Attach(&inst->state_, &inst->catalog_);
   }
+  if (ro) {
+    KeyPins::AttachReadOnly(&inst->state_, &inst->pins_);
+  } else if (Status s = KeyPins::Open(&inst->state_, &inst->pins_); !s.ok()) {
+    return s;
+  }
+  KeyPins::AttachReadOnly(&inst->state_, &inst->dry_pins_);
   inst->importer_ = std::make_unique<Importer>(&inst->archive_, &inst->catalog_);
   *out = std::move(inst);
   return Status::Ok();
@@ -50,6 +57,11 @@ Status Instance::RefreshCatalog(const RemoteSource& source, bool* changed, std::
 Status Instance::LoadCatalogInto(const RemoteSource& source, CatalogStore* store, bool dry_run, bool* changed,
                                  std::string* description) {
   *changed = false;
+  if (HasManifest(source.local_path)) {
+    ManifestReader reader(source.local_path, source.name, dry_run ? &dry_pins_ : &pins_);
+    *description = reader.Describe();
+    return store->Load(source.name, reader, changed);
+  }
   if (!source.remote_db_path.empty()) {
     RemoteDbCatalogReader reader(source.remote_db_path);
     *description = reader.Describe();

@@ -15,6 +15,7 @@
 #include "lib/catalog.h"
 #include "lib/config.h"
 #include "lib/importer.h"
+#include "lib/key_pins.h"
 #include "lib/sqlite.h"
 
 namespace indafoto {
@@ -32,12 +33,14 @@ class Instance {
   ArchiveDb& archive() { return archive_; }
   Database& state() { return state_; }
   CatalogStore& catalog() { return catalog_; }
+  KeyPins& pins() { return pins_; }
   Importer& importer() { return *importer_; }
   bool has_state() const { return state_.is_open(); }
 
   // Loads (or reloads, when its published version changed) the catalog of
   // `source`: from the signed manifest in its received folder when there is
-  // one, else from `remote_db_path`. On error the previous catalog stays.
+  // one (its publisher key pinned on first sight), else from
+  // `remote_db_path`. On error the previous catalog stays.
   // `description` says which was used.
   Status RefreshCatalog(const RemoteSource& source, bool* changed, std::string* description);
   // The same, into another store (plan's temporary one). With `dry_run`,
@@ -50,6 +53,8 @@ class Instance {
   ArchiveDb archive_;
   Database state_;
   CatalogStore catalog_;
+  KeyPins pins_;      // pins first-seen publisher keys (read-write state only)
+  KeyPins dry_pins_;  // checks pins without recording new ones
   std::unique_ptr<Importer> importer_;
 };
 

@@ -1,0 +1,81 @@
+// `indafoto-syncd publish` (write the manifest now) and `trust` (accept a
+// publisher's new key).
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "daemon/cli.h"
+#include "lib/instance.h"
+#include "lib/logging.h"
+#include "lib/manifest_writer.h"
+
+namespace indafoto {
+
+Status PublishNow(const Config& config, PublishReport* report) {
+  PublishOptions options;
+  options.database_path = config.database_path;
+  options.image_root = config.image_root;
+  options.key_path = config.key_path;
+  return PublishManifest(options, report);
+}
+
+int RunPublish(const CommandLine& cl) {
+  Config config;
+  if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
+  InitLogging(config.log_level);
+  {
+    // Opening the archive once creates the schema of a fresh instance and
+    // our additions, so publish works on a brand-new archive too.
+    std::unique_ptr<Instance> inst;
+    if (Status s = Instance::Open(config, Instance::Access::kReadWrite, &inst); !s.ok()) {
+      spdlog::error("cannot open the archive: {}", s.ToString());
+      return kExitRuntime;
+    }
+  }
+  PublishReport r;
+  Status s = PublishNow(config, &r);
+  if (!s.ok()) {
+    spdlog::error("publish failed: {}", s.ToString());
+    return ExitCodeFor(s);
+  }
+  if (r.key_created) spdlog::info("created publisher key {} (public key {})", config.key_path.string(), r.public_key);
+  std::printf("manifest %s: sequence %llu%s, %lld images in %lld parts (%lld written, %lld removed), %lld bytes "
+              "(%lld written); left out: %lld banned, %lld without file, %lld outside image_root\n",
+              r.manifest_path.string().c_str(), static_cast<unsigned long long>(r.sequence),
+              r.unchanged ? " (unchanged)" : "", static_cast<long long>(r.image_count),
+              static_cast<long long>(r.parts), static_cast<long long>(r.parts_written),
+              static_cast<long long>(r.parts_removed), static_cast<long long>(r.bytes_total),
+              static_cast<long long>(r.bytes_written), static_cast<long long>(r.banned),
+              static_cast<long long>(r.no_file), static_cast<long long>(r.outside_root));
+  std::printf("public key: %s\n", r.public_key.c_str());
+  return kExitOk;
+}
+
+int RunTrust(const CommandLine& cl) {
+  Config config;
+  if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
+  if (cl.source.empty()) {
+    std::fprintf(stderr, "indafoto-syncd trust: --source NAME is required\n");
+    return kExitUsage;
+  }
+  std::unique_ptr<Instance> inst;
+  if (Status s = Instance::Open(config, Instance::Access::kReadWrite, &inst); !s.ok()) {
+    std::fprintf(stderr, "indafoto-syncd trust: cannot open the archive: %s\n", s.ToString().c_str());
+    return kExitRuntime;
+  }
+  std::string old_key;
+  inst->pins().Get(cl.source, &old_key, nullptr);
+  bool removed = false;
+  if (Status s = inst->pins().Unpin(cl.source, &removed); !s.ok()) {
+    std::fprintf(stderr, "indafoto-syncd trust: %s\n", s.ToString().c_str());
+    return kExitRuntime;
+  }
+  if (removed)
+    std::printf("source %s: removed the pin of key %s; the next manifest pins its signer's key\n", cl.source.c_str(),
+                old_key.c_str());
+  else
+    std::printf("source %s: no key was pinned\n", cl.source.c_str());
+  return kExitOk;
+}
+
+}  // namespace indafoto
