@@ -146,6 +146,17 @@ bool GetInt64(const rapidjson::Value& o, const char* key, int64_t* out) {
   return true;
 }
 
+// JSON allows repeated member names; two readers could then pick different
+// ones. We refuse them in the objects that carry the signature and index.
+std::string RepeatedMember(const rapidjson::Value& o) {
+  std::set<std::string_view> seen;
+  for (const auto& m : o.GetObject()) {
+    if (!seen.insert(std::string_view(m.name.GetString(), m.name.GetStringLength())).second)
+      return std::string(m.name.GetString(), m.name.GetStringLength());
+  }
+  return std::string();
+}
+
 bool IsPartName(std::string_view name) {
   return IsSafeFileName(name) && name.front() != '.' && name.size() > kPartSuffix.size() &&
          name.substr(name.size() - kPartSuffix.size()) == kPartSuffix &&
@@ -199,6 +210,8 @@ Status ParseSignedManifest(std::string_view text, SignedManifest* out) {
     return Status::Corrupt(std::string("manifest.json is not JSON: ") + rapidjson::GetParseError_En(d.GetParseError()) +
                            " at offset " + std::to_string(d.GetErrorOffset()));
   if (!d.IsObject()) return Status::Corrupt("manifest.json is not a JSON object");
+  if (std::string rep = RepeatedMember(d); !rep.empty())
+    return Status::Corrupt("manifest.json repeats member '" + Printable(rep) + "'");
   if (!d.HasMember("format") || !d["format"].IsString())
     return Status::Corrupt("manifest.json has no string 'format': not an indafoto-syncd manifest");
   std::string_view format(d["format"].GetString(), d["format"].GetStringLength());
@@ -222,6 +235,8 @@ Status ParseManifestPayload(std::string_view text, ManifestPayload* out) {
     return Status::Corrupt(std::string("payload is not JSON: ") + rapidjson::GetParseError_En(d.GetParseError()) +
                            " at offset " + std::to_string(d.GetErrorOffset()));
   if (!d.IsObject()) return Status::Corrupt("payload is not a JSON object");
+  if (std::string rep = RepeatedMember(d); !rep.empty())
+    return Status::Corrupt("payload repeats member '" + Printable(rep) + "'");
   ManifestPayload p;
   if (!GetInt64(d, "version", &p.version)) return Status::Corrupt("payload has no integer 'version'");
   if (p.version > kManifestVersion)

@@ -327,6 +327,8 @@ TEST_CASE("reader rejects what is not a manifest", "[manifest]") {
                         Case{R"({"format":"something-else","payload":"{}","public_key":"","signature":""})",
                              "format 'something-else'"},
                         Case{R"({"format":"indafoto-syncd-manifest","payload":{}})", "payload"},
+                        Case{R"({"format":"indafoto-syncd-manifest","format":"x","payload":"{}","public_key":"","signature":""})",
+                             "repeats member 'format'"},
                         Case{R"({"format":"indafoto-syncd-manifest","payload":"{}","public_key":"AAAA","signature":"!!"})",
                              "public key"}}) {
     Fixture f;

@@ -15,6 +15,7 @@
 #include "lib/manifest_reader.h"
 #include "lib/sha256.h"
 #include "lib/sqlite.h"
+#include "testing/archive_generator.h"
 #include "testing/temp_dir.h"
 
 namespace indafoto {
@@ -197,6 +198,60 @@ TEST_CASE("publish then read back gives the database's images", "[manifest]") {
   Statement nulls = a.db.Prepare("SELECT count(*) FROM images WHERE sha256_hash IS NULL");
   REQUIRE(nulls.Step());
   CHECK(nulls.Int(0) == 5);
+}
+
+TEST_CASE("publish a generated archive with awkward names, opt-outs and old rows", "[manifest]") {
+  for (bool old_schema : {false, true}) {
+    TempDir tmp;
+    ArchiveSpec spec;
+    spec.dir = tmp.path() / "archive";
+    spec.ids = IdRange(1, 240);
+    spec.universe_seed = 7;
+    spec.variant = 1;
+    spec.file_size = kMinFileSize;
+    spec.null_sha_every = 5;
+    spec.old_schema = old_schema;
+    const std::string banned = UniverseAuthors().at(2);
+    spec.banned_authors = {banned};
+    GeneratedArchive g;
+    REQUIRE(GenerateArchive(spec, &g).ok());
+
+    PublishOptions o;
+    o.database_path = g.database;
+    o.image_root = g.image_root;
+    o.key_path = tmp.path() / "state" / "publisher.key";
+    PublishReport r;
+    REQUIRE(PublishManifest(o, &r).ok());
+
+    std::map<std::string, const GeneratedImage*> expected;  // by rel path
+    int64_t banned_count = 0, unhashed = 0;
+    for (const auto& img : g.images) {
+      if (FactsFor(img.indafoto_id, spec.universe_seed, spec.file_size).author == banned) {
+        ++banned_count;
+        continue;
+      }
+      if (!img.sha256_stored) ++unhashed;
+      REQUIRE(img.local_path.rfind("indafoto_archive/", 0) == 0);
+      expected[img.local_path.substr(std::string("indafoto_archive/").size())] = &img;
+    }
+    INFO("old schema: " << old_schema);
+    CHECK(banned_count > 0);
+    CHECK(r.banned == banned_count);
+    CHECK(r.hashed == unhashed);
+    CHECK(r.image_count == static_cast<int64_t>(expected.size()));
+
+    ReadBack rb;
+    ReadManifest(g.image_root, &rb);
+    REQUIRE(rb.status.ok());
+    REQUIRE(rb.entries.size() == expected.size());
+    for (const auto& e : rb.entries) {
+      auto it = expected.find(e.rel_path);
+      REQUIRE(it != expected.end());
+      CHECK(e.sha256 == it->second->sha256);
+      CHECK(e.size == it->second->size);
+      CHECK(e.Get("author") != Value::Text(banned));
+    }
+  }
 }
 
 TEST_CASE("publish leaves out banned authors, missing files and paths outside the folder", "[manifest]") {
