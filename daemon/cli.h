@@ -47,6 +47,10 @@ int RunDaemon(const CommandLine& cl);
 // Writes this instance's manifest (publish command and the daemon).
 struct PublishReport;
 Status PublishNow(const Config& config, PublishReport* report);
+// Logs one import decision (debug; warnings for failures, conflicts and
+// transient errors).
+struct ImportOutcome;
+void LogOutcome(const std::string& source, const std::string& rel_path, const ImportOutcome& outcome);
 // Threads to hash with: config hash_threads, or one per core.
 int HashThreads(const Config& config);
 

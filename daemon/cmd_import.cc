@@ -11,26 +11,22 @@
 
 namespace indafoto {
 
-namespace {
-
 const char* const kStatusOrder[] = {"imported", "merged", "duplicate", "repaired", "pending",
                                     "failed",   "conflict", "skipped"};
 
-void LogOutcome(const RemoteSource& source, const std::string& rel, const ImportOutcome& o) {
+void LogOutcome(const std::string& source, const std::string& rel, const ImportOutcome& o) {
   if (!o.error.ok()) {
-    LogDecision(spdlog::level::warn, source.name, rel, "error",
+    LogDecision(spdlog::level::warn, source, rel, "error",
                 "not imported now, retried later: " + o.error.ToString());
   } else if (o.status == sync_status::kFailed || o.status == sync_status::kConflict) {
-    LogDecision(o.unchanged ? spdlog::level::debug : spdlog::level::warn, source.name, rel, o.status, o.message);
+    LogDecision(o.unchanged ? spdlog::level::debug : spdlog::level::warn, source, rel, o.status, o.message);
   } else if (!o.status.empty()) {
-    LogDecision(spdlog::level::debug, source.name, rel, o.status,
+    LogDecision(spdlog::level::debug, source, rel, o.status,
                 o.unchanged ? "already recorded" : o.message);
   } else {
-    LogDecision(spdlog::level::debug, source.name, rel, "ignored", o.message);
+    LogDecision(spdlog::level::debug, source, rel, "ignored", o.message);
   }
 }
-
-}  // namespace
 
 int HashThreads(const Config& config) {
   if (config.hash_threads > 0) return config.hash_threads;
@@ -67,7 +63,7 @@ int RunImport(const CommandLine& cl) {
     }
     PassOptions options;
     options.hash_threads = HashThreads(config);
-    options.on_outcome = [&](const std::string& rel, const ImportOutcome& o) { LogOutcome(source, rel, o); };
+    options.on_outcome = [&](const std::string& rel, const ImportOutcome& o) { LogOutcome(source.name, rel, o); };
     PassCounts counts;
     Status ps = RunImportPass(inst->importer(), inst->archive(), source, options, &counts);
     if (!ps.ok()) {

@@ -1,13 +1,15 @@
-// `indafoto-syncd run`: the daemon (wired in daemon/daemon.cc).
-#include <cstdio>
-
+// `indafoto-syncd run`: the daemon (daemon/daemon.cc).
 #include "daemon/cli.h"
+#include "daemon/daemon.h"
+#include "lib/logging.h"
 
 namespace indafoto {
 
 int RunDaemon(const CommandLine& cl) {
-  std::fprintf(stderr, "indafoto-syncd run: not built yet\n");
-  return kExitRuntime;
+  Config config;
+  if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
+  InitLogging(config.log_level);
+  return RunDaemonProcess(config);
 }
 
 }  // namespace indafoto

@@ -131,6 +131,7 @@ Status ParseSources(const Json& list, Config* c) {
     RETURN_IF_ERROR(r.String("folder_id", &src.folder_id));
     RETURN_IF_ERROR(r.Path("local_path", base, &src.local_path));
     RETURN_IF_ERROR(r.Path("remote_db_path", base, &src.remote_db_path));
+    RETURN_IF_ERROR(r.String("device_id", &src.device_id));
     RETURN_IF_ERROR(r.RejectUnknown());
     if (src.name.empty()) return Status::Invalid(r.Name("name") + " is required");
     if (src.local_path.empty()) return Status::Invalid(r.Name("local_path") + " is required");

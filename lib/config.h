@@ -20,6 +20,8 @@ struct RemoteSource {
   std::string folder_id;                // the Syncthing folder that receives it
   std::filesystem::path local_path;     // where that folder is on disk
   std::filesystem::path remote_db_path; // optional copy of the remote's indafoto.db
+  std::string device_id;                // optional: the publisher's Syncthing device,
+                                        // shared with when we create the folder
 };
 
 struct SyncthingSettings {

@@ -30,6 +30,8 @@ class Instance {
   static Status Open(const Config& config, Access access, std::unique_ptr<Instance>* out);
 
   const Config& config() const { return config_; }
+  // After a configuration reload (SIGHUP): sources may come and go.
+  void SetSources(std::vector<RemoteSource> sources) { config_.sources = std::move(sources); }
   ArchiveDb& archive() { return archive_; }
   Database& state() { return state_; }
   CatalogStore& catalog() { return catalog_; }

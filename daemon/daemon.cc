@@ -1,0 +1,635 @@
+#include "daemon/daemon.h"
+
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "daemon/cli.h"
+#include "lib/daemon_state.h"
+#include "lib/import_pass.h"
+#include "lib/instance.h"
+#include "lib/logging.h"
+#include "lib/manifest_writer.h"
+#include "lib/received_folder.h"
+#include "lib/syncthing_client.h"
+#include "lib/syncthing_home.h"
+
+namespace indafoto {
+
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const std::vector<std::string> kEventTypes = {"ItemFinished"};
+constexpr auto kMaxBackoff = 60s;
+constexpr auto kTick = 5s;
+constexpr auto kProgressInterval = 30s;
+constexpr int kLongPollSeconds = 60;
+// Manifest files arrive one by one; reload once they have settled.
+constexpr auto kManifestSettle = 2s;
+
+// Per-source progress of this daemon session (worker writes, io reads).
+struct SourceProgress {
+  std::map<std::string, int64_t> by_status;
+  int64_t files = 0;        // decisions written in this session
+  int64_t last_reported = 0;
+  int64_t errors = 0;
+};
+
+bool IsManifestPath(const std::string& item) {
+  return item.rfind(std::string(kManifestDir) + "/", 0) == 0 || item == kManifestDir;
+}
+
+}  // namespace
+
+class Daemon {
+ public:
+  explicit Daemon(Config config)
+      : config_(std::move(config)),
+        work_timer_(io_),
+        backoff_timer_(io_),
+        reload_timer_(io_),
+        signals_(io_, SIGTERM, SIGINT, SIGHUP) {}
+
+  int Run();
+
+ private:
+  // --- io thread ---
+  net::awaitable<void> EventLoop();
+  net::awaitable<void> ImportLoop();
+  net::awaitable<void> Housekeeping();
+  net::awaitable<void> ManifestReloads();
+  void WaitForSignal();
+  void ReloadConfig();
+  void RequestStop();
+  net::awaitable<void> Backoff();
+  Status ResolveEndpoint(SyncthingEndpoint* out);
+  net::awaitable<void> CheckFolders(SyncthingClient& client);
+  void HandleEvent(const SyncthingEvent& e);
+  void RequestReconcile(const std::string& why);
+  void Wake() { work_timer_.cancel(); }
+  void SetState(const std::string& state, const std::string& message);
+  net::awaitable<void> ReportProgress();
+  const RemoteSource* SourceByFolder(const std::string& folder_id) const;
+
+  // --- worker thread ---
+  void ReconcileAll();
+  void ImportBatch(const RemoteSource& source, const std::vector<std::string>& paths);
+  void ReloadCatalog(const RemoteSource& source, bool retry_pending);
+  void Publish(const Config& config);
+  PassOptions Options(const RemoteSource& source);
+
+  Config config_;  // io thread; jobs get copies of what they need
+  std::unique_ptr<Instance> instance_;  // worker thread only (after Run starts it)
+  net::io_context io_;
+  net::thread_pool worker_{1};
+  net::steady_timer work_timer_;
+  net::steady_timer backoff_timer_;
+  net::steady_timer reload_timer_;
+  net::signal_set signals_;
+  std::atomic<bool> stop_{false};
+  std::chrono::seconds backoff_{1};
+  int config_generation_ = 0;
+
+  // Queued work (io thread).
+  bool reconcile_requested_ = false;
+  std::set<std::string> reloads_requested_;   // source names, after kManifestSettle
+  std::set<std::string> reloads_due_;
+  std::map<std::string, std::vector<std::string>> imports_queued_;
+  bool publish_requested_ = false;
+
+  // State shown in STATUS=, the heartbeat and the log.
+  std::string state_ = "starting";
+  std::string state_message_;
+  std::mutex progress_mu_;
+  std::map<std::string, SourceProgress> progress_;  // guarded by progress_mu_
+};
+
+// ---------------------------------------------------------------------------
+// Start and stop.
+
+int Daemon::Run() {
+  if (Status s = Instance::Open(config_, Instance::Access::kReadWrite, &instance_); !s.ok()) {
+    spdlog::error("cannot open the archive ({}): {}", config_.database_path.string(), s.ToString());
+    return kExitRuntime;
+  }
+  int removed = 0;
+  if (Status s = instance_->importer().Recover(&removed); !s.ok()) {
+    spdlog::error("crash recovery failed: {}", s.ToString());
+    return kExitRuntime;
+  }
+  if (removed > 0) spdlog::warn("crash recovery removed {} file(s) placed by an interrupted import", removed);
+  spdlog::info("indafoto-syncd started: database {}, image root {}, {} source(s), reconcile every {}s",
+               config_.database_path.string(), config_.image_root.string(), config_.sources.size(),
+               config_.reconcile_interval_seconds);
+
+  RequestReconcile("start");
+  if (config_.publish.enabled) publish_requested_ = true;
+  WaitForSignal();
+  net::co_spawn(io_, ImportLoop(), net::detached);
+  net::co_spawn(io_, EventLoop(), net::detached);
+  net::co_spawn(io_, Housekeeping(), net::detached);
+  net::co_spawn(io_, ManifestReloads(), net::detached);
+  sd_notify(0, "READY=1\nSTATUS=starting: reconciling received folders");
+  io_.run();
+  worker_.join();
+  WriteHeartbeat(instance_->state(), "stopped", "stopped by signal");
+  spdlog::info("indafoto-syncd stopped");
+  return kExitOk;
+}
+
+void Daemon::WaitForSignal() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      ReloadConfig();
+      WaitForSignal();
+    } else {
+      spdlog::info("received {}: finishing the import in flight, then exiting", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      RequestStop();
+    }
+  });
+}
+
+void Daemon::RequestStop() {
+  stop_ = true;
+  sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+  backoff_timer_.cancel();
+  reload_timer_.cancel();
+  Wake();  // ImportLoop returns after its job and stops the io loop
+}
+
+void Daemon::ReloadConfig() {
+  Config fresh;
+  Status s = LoadConfig(config_.config_path, &fresh);
+  if (!s.ok()) {
+    spdlog::error("SIGHUP: configuration not reloaded, keeping the previous one: {}", s.message());
+    return;
+  }
+  if (fresh.database_path != config_.database_path || fresh.image_root != config_.image_root ||
+      fresh.state_path != config_.state_path)
+    spdlog::warn("SIGHUP: database_path, image_root and state_path changes take effect after a restart");
+  fresh.database_path = config_.database_path;
+  fresh.image_root = config_.image_root;
+  fresh.state_path = config_.state_path;
+  InitLogging(fresh.log_level);
+  config_ = std::move(fresh);
+  ++config_generation_;
+  backoff_ = 1s;
+  backoff_timer_.cancel();  // retry Syncthing now, with the new settings
+  spdlog::info("SIGHUP: configuration reloaded from {} ({} source(s))", config_.config_path.string(),
+               config_.sources.size());
+  RequestReconcile("configuration reloaded");
+}
+
+// ---------------------------------------------------------------------------
+// Syncthing: connect, check folders, long-poll events.
+
+Status Daemon::ResolveEndpoint(SyncthingEndpoint* out) {
+  const SyncthingSettings& st = config_.syncthing;
+  SyncthingEndpoint ep;
+  ep.api_key = config_.ResolvedApiKey();
+  ep.https = st.https;
+  ep.host = st.host;
+  ep.port = static_cast<uint16_t>(st.port);
+  // Whatever the configuration leaves open comes from Syncthing's config.xml.
+  if (ep.api_key.empty() || ep.host.empty() || ep.port == 0 || !st.home.empty()) {
+    SyncthingHomeInfo home;
+    Status s = st.home.empty() ? FindSyncthingHome(&home) : ReadSyncthingHome(st.home, &home);
+    if (s.ok()) {
+      SyncthingEndpoint from_home;
+      if (Status e = SyncthingEndpointFromHome(home, &from_home); e.ok()) {
+        if (ep.api_key.empty()) ep.api_key = from_home.api_key;
+        if (ep.host.empty()) ep.host = from_home.host;
+        if (ep.port == 0) {
+          ep.port = from_home.port;
+          ep.https = from_home.https;
+        }
+        if (ep.https && ep.ca_cert_pem.empty()) ep.ca_cert_pem = from_home.ca_cert_pem;
+      }
+    } else if (ep.api_key.empty()) {
+      return Status::Invalid("no Syncthing API key: set syncthing.api_key (or api_key_env, or syncthing_api_key) in " +
+                             config_.config_path.string() + ", or syncthing.home to read it from config.xml (" +
+                             s.message() + ")");
+    }
+  }
+  if (ep.host.empty()) ep.host = "localhost";
+  if (ep.port == 0) ep.port = 8384;
+  *out = ep;
+  return Status::Ok();
+}
+
+net::awaitable<void> Daemon::Backoff() {
+  backoff_timer_.expires_after(backoff_);
+  boost::system::error_code ec;
+  co_await backoff_timer_.async_wait(net::redirect_error(net::use_awaitable, ec));
+  backoff_ = std::min<std::chrono::seconds>(backoff_ * 2, kMaxBackoff);
+}
+
+net::awaitable<void> Daemon::CheckFolders(SyncthingClient& client) {
+  for (const RemoteSource& source : config_.sources) {
+    SyncthingFolder folder;
+    Status s = co_await client.GetFolder(source.folder_id, &folder);
+    if (s.IsNotFound()) {
+      if (!config_.syncthing.create_folders) {
+        spdlog::warn(
+            "source {}: Syncthing has no folder '{}'. Add it in Syncthing as a receive-only folder at {} shared "
+            "with the publisher, or set syncthing.create_folders to let indafoto-syncd create it",
+            source.name, source.folder_id, source.local_path.string());
+        continue;
+      }
+      SyncthingFolder create;
+      create.id = source.folder_id;
+      create.label = "indafoto " + source.name;
+      create.path = source.local_path.string();
+      create.type = "receiveonly";
+      if (!source.device_id.empty()) create.device_ids.push_back(source.device_id);
+      Status c = co_await client.PutFolder(create);
+      if (c.ok())
+        spdlog::info("source {}: created receive-only Syncthing folder '{}' at {}{}", source.name, source.folder_id,
+                     create.path,
+                     source.device_id.empty() ? "; share it with the publisher's device in Syncthing (no device_id "
+                                                "configured)"
+                                              : "");
+      else
+        spdlog::error("source {}: could not create Syncthing folder '{}': {}", source.name, source.folder_id,
+                      c.ToString());
+    } else if (!s.ok()) {
+      spdlog::warn("source {}: cannot read Syncthing folder '{}': {}", source.name, source.folder_id, s.ToString());
+    } else if (std::filesystem::path(folder.path).lexically_normal() != source.local_path.lexically_normal()) {
+      spdlog::warn("source {}: Syncthing folder '{}' is at {}, but local_path says {}; files will not be found",
+                   source.name, source.folder_id, folder.path, source.local_path.string());
+    }
+  }
+}
+
+net::awaitable<void> Daemon::EventLoop() {
+  while (!stop_) {
+    int generation = config_generation_;
+    SyncthingEndpoint endpoint;
+    if (Status s = ResolveEndpoint(&endpoint); !s.ok()) {
+      spdlog::error("{}; retrying in {}s", s.message(), backoff_.count());
+      SetState("waiting for syncthing", s.message());
+      co_await Backoff();
+      continue;
+    }
+    SyncthingClient client(io_.get_executor(), endpoint);
+    SyncthingSystemStatus system;
+    Status s = co_await client.GetSystemStatus(&system);
+    std::vector<SyncthingEvent> events;
+    // The first request creates Syncthing's subscription for our event
+    // types; nothing from before it is ever delivered, so a reconcile
+    // follows every (re)connect.
+    if (s.ok()) s = co_await client.GetEvents(0, 1, kEventTypes, &events);
+    if (!s.ok()) {
+      if (s.code() == Status::Code::kPermission)
+        spdlog::error("Syncthing at {}: {}; retrying in {}s (fix the key, then `systemctl reload indafoto-syncd` or "
+                      "send SIGHUP)",
+                      endpoint.Describe(), s.message(), backoff_.count());
+      else
+        spdlog::warn("Syncthing at {} is not reachable: {}; retrying in {}s", endpoint.Describe(), s.message(),
+                     backoff_.count());
+      SetState("waiting for syncthing", s.message());
+      co_await Backoff();
+      continue;
+    }
+    int64_t last_id = events.empty() ? 0 : events.back().id;
+    backoff_ = 1s;
+    spdlog::info("connected to Syncthing at {} (device {})", endpoint.Describe(), system.my_id.substr(0, 7));
+    SetState("running", "connected to Syncthing at " + endpoint.Describe());
+    co_await CheckFolders(client);
+    RequestReconcile("connected to Syncthing");
+    for (const auto& e : events) HandleEvent(e);
+
+    while (!stop_ && generation == config_generation_) {
+      s = co_await client.GetEvents(last_id, kLongPollSeconds, kEventTypes, &events);
+      if (stop_) break;
+      if (!s.ok()) {
+        spdlog::warn("lost Syncthing's event stream ({}); reconnecting", s.message());
+        SetState("waiting for syncthing", s.message());
+        break;
+      }
+      if (events.empty()) {
+        // Syncthing 1.19 answers a `since` beyond its newest id (it restarted
+        // between our polls) with silence: compare its start time.
+        SyncthingSystemStatus now;
+        if ((co_await client.GetSystemStatus(&now)).ok() && now.start_time != system.start_time) {
+          spdlog::info("Syncthing restarted; resubscribing and reconciling");
+          break;
+        }
+        continue;
+      }
+      if (events.front().id != last_id + 1) {
+        spdlog::info("missed Syncthing events {}..{}; reconciling", last_id + 1, events.front().id - 1);
+        RequestReconcile("missed events");
+      }
+      for (const auto& e : events) HandleEvent(e);
+      last_id = events.back().id;
+    }
+  }
+}
+
+const RemoteSource* Daemon::SourceByFolder(const std::string& folder_id) const {
+  for (const auto& s : config_.sources) {
+    if (s.folder_id == folder_id) return &s;
+  }
+  return nullptr;
+}
+
+void Daemon::HandleEvent(const SyncthingEvent& e) {
+  if (!e.IsItemFinished()) return;
+  const RemoteSource* source = SourceByFolder(e.folder);
+  if (!source) return;
+  if (IsManifestPath(e.item)) {
+    if (e.IsFileReceived()) {
+      reloads_requested_.insert(source->name);
+      reload_timer_.expires_after(kManifestSettle);
+    }
+    return;
+  }
+  if (e.error) {
+    spdlog::debug("source {}: {}: Syncthing could not deliver it: {}", source->name, e.item, *e.error);
+    return;
+  }
+  if (!e.IsFileReceived()) return;  // directories, deletions, metadata
+  imports_queued_[source->name].push_back(e.item);
+  Wake();
+}
+
+net::awaitable<void> Daemon::ManifestReloads() {
+  while (!stop_) {
+    boost::system::error_code ec;
+    if (reloads_requested_.empty()) reload_timer_.expires_after(24h);
+    co_await reload_timer_.async_wait(net::redirect_error(net::use_awaitable, ec));
+    if (stop_) break;
+    if (!ec && !reloads_requested_.empty()) {
+      reloads_due_.insert(reloads_requested_.begin(), reloads_requested_.end());
+      reloads_requested_.clear();
+      Wake();
+    }
+  }
+}
+
+void Daemon::RequestReconcile(const std::string& why) {
+  if (!reconcile_requested_) spdlog::debug("reconcile requested: {}", why);
+  reconcile_requested_ = true;
+  Wake();
+}
+
+// ---------------------------------------------------------------------------
+// The import loop: takes queued work on the io thread, runs it on the worker.
+
+net::awaitable<void> Daemon::ImportLoop() {
+  auto on_worker = [this](std::function<void()> fn) -> net::awaitable<void> {
+    co_await net::co_spawn(
+        worker_.get_executor(), [fn]() -> net::awaitable<void> {
+          fn();
+          co_return;
+        },
+        net::use_awaitable);
+  };
+  while (!stop_) {
+    if (!reloads_due_.empty()) {
+      std::string name = *reloads_due_.begin();
+      reloads_due_.erase(reloads_due_.begin());
+      if (const RemoteSource* src = config_.FindSource(name)) {
+        RemoteSource copy = *src;
+        co_await on_worker([this, copy] { ReloadCatalog(copy, true); });
+      }
+    } else if (!imports_queued_.empty()) {
+      auto it = imports_queued_.begin();
+      std::string name = it->first;
+      std::vector<std::string> paths = std::move(it->second);
+      imports_queued_.erase(it);
+      if (const RemoteSource* src = config_.FindSource(name)) {
+        RemoteSource copy = *src;
+        co_await on_worker([this, copy, paths] { ImportBatch(copy, paths); });
+      }
+    } else if (reconcile_requested_) {
+      reconcile_requested_ = false;
+      Config copy = config_;
+      co_await on_worker([this, copy] {
+        instance_->SetSources(copy.sources);
+        ReconcileAll();
+      });
+      if (state_ == "starting") SetState("running", "reconciled");
+    } else if (publish_requested_) {
+      publish_requested_ = false;
+      Config copy = config_;
+      co_await on_worker([this, copy] { Publish(copy); });
+    } else {
+      work_timer_.expires_at(Clock::time_point::max());
+      boost::system::error_code ec;
+      co_await work_timer_.async_wait(net::redirect_error(net::use_awaitable, ec));
+    }
+  }
+  io_.stop();
+}
+
+// ---------------------------------------------------------------------------
+// Worker-thread jobs.
+
+PassOptions Daemon::Options(const RemoteSource& source) {
+  PassOptions o;
+  o.hash_threads = HashThreads(instance_->config());
+  o.should_stop = [this] { return stop_.load(); };
+  std::string name = source.name;
+  o.on_outcome = [this, name](const std::string& rel, const ImportOutcome& outcome) {
+    LogOutcome(name, rel, outcome);
+    std::lock_guard<std::mutex> l(progress_mu_);
+    SourceProgress& p = progress_[name];
+    if (!outcome.error.ok()) {
+      ++p.errors;
+    } else if (!outcome.unchanged && !outcome.status.empty()) {
+      ++p.by_status[outcome.status];
+      ++p.files;
+    }
+  };
+  return o;
+}
+
+void Daemon::ReloadCatalog(const RemoteSource& source, bool retry_pending) {
+  bool changed = false;
+  std::string used;
+  Status s = instance_->RefreshCatalog(source, &changed, &used);
+  if (!s.ok()) {
+    spdlog::warn("source {}: catalog not updated ({}): {}; using the previous catalog ({} entries)", source.name, used,
+                 s.message(), instance_->catalog().Count(source.name));
+    return;
+  }
+  if (!changed) return;
+  spdlog::info("source {}: catalog reloaded from {} ({} entries)", source.name, used,
+               instance_->catalog().Count(source.name));
+  if (!retry_pending) return;
+  std::vector<std::string> retry;
+  try {
+    retry = instance_->archive().PathsWithStatus(source.name, sync_status::kPending);
+    std::vector<std::string> failed = instance_->archive().PathsWithStatus(source.name, sync_status::kFailed);
+    retry.insert(retry.end(), failed.begin(), failed.end());
+  } catch (const SqliteError& e) {
+    spdlog::warn("source {}: cannot list pending files: {}", source.name, e.what());
+  }
+  if (!retry.empty()) {
+    spdlog::info("source {}: retrying {} pending/failed file(s) with the new catalog", source.name, retry.size());
+    ImportBatch(source, retry);
+  }
+}
+
+void Daemon::ImportBatch(const RemoteSource& source, const std::vector<std::string>& paths) {
+  PassCounts counts;
+  ImportPaths(instance_->importer(), source, paths, Options(source), &counts);
+}
+
+void Daemon::ReconcileAll() {
+  for (const RemoteSource& source : instance_->config().sources) {
+    if (stop_) return;
+    ReloadCatalog(source, false);
+    PassCounts counts;
+    Status s = RunImportPass(instance_->importer(), instance_->archive(), source, Options(source), &counts);
+    if (!s.ok()) spdlog::warn("source {}: reconcile scan stopped: {}", source.name, s.ToString());
+    int64_t decided = 0;
+    for (const auto& [k, v] : counts.by_status) decided += v;
+    if (decided > 0 || counts.errors > 0)
+      spdlog::info("source {}: reconcile: {} files in folder, {} already accounted for, {} new decisions, {} errors",
+                   source.name, counts.seen, counts.accounted, decided, counts.errors);
+  }
+}
+
+void Daemon::Publish(const Config& config) {
+  PublishReport r;
+  Status s = PublishNow(config, &r);
+  if (!s.ok()) {
+    spdlog::warn("publish failed: {}", s.ToString());
+    return;
+  }
+  if (!r.unchanged)
+    spdlog::info("published manifest sequence {}: {} images, {} part(s) written, {} bytes written", r.sequence,
+                 r.image_count, r.parts_written, r.bytes_written);
+}
+
+// ---------------------------------------------------------------------------
+// Housekeeping: watchdog, heartbeat, progress, periodic reconcile, publish.
+
+void Daemon::SetState(const std::string& state, const std::string& message) {
+  state_ = state;
+  state_message_ = message;
+}
+
+net::awaitable<void> Daemon::Housekeeping() {
+  uint64_t watchdog_usec = 0;
+  bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  net::steady_timer tick(io_);
+  auto last_progress = Clock::now();
+  auto last_reconcile = Clock::now();
+  // A connection of our own to indafoto.db whose PRAGMA data_version moves
+  // whenever another connection (the crawler, our importer) commits.
+  Database watch;
+  int64_t data_version = -1;
+  auto last_change = Clock::time_point::min();
+  bool unpublished = false;
+  if (config_.publish.enabled)
+    Database::Open(config_.database_path.string(), Database::Mode::kReadOnly, 1000, &watch);
+  Database state_db;
+  Database::Open(config_.state_path.string(), Database::Mode::kReadWrite, 2000, &state_db);
+  WriteHeartbeat(state_db, state_, state_message_);
+
+  while (!stop_) {
+    tick.expires_after(watchdog ? std::min<std::chrono::microseconds>(kTick, std::chrono::microseconds(watchdog_usec / 2))
+                                : std::chrono::microseconds(kTick));
+    boost::system::error_code ec;
+    co_await tick.async_wait(net::redirect_error(net::use_awaitable, ec));
+    if (stop_) break;
+    if (watchdog) sd_notify(0, "WATCHDOG=1");
+    auto now = Clock::now();
+
+    if (config_.publish.enabled && watch.is_open()) {
+      try {
+        Statement v = watch.Prepare("PRAGMA data_version");
+        if (v.Step()) {
+          int64_t version = v.Int(0);
+          if (data_version >= 0 && version != data_version) {
+            last_change = now;
+            unpublished = true;
+          }
+          data_version = version;
+        }
+      } catch (const SqliteError&) {
+      }
+      if (unpublished && now - last_change >= std::chrono::seconds(config_.publish.debounce_seconds)) {
+        unpublished = false;
+        publish_requested_ = true;
+        Wake();
+      }
+    }
+    if (now - last_reconcile >= std::chrono::seconds(config_.reconcile_interval_seconds)) {
+      last_reconcile = now;
+      RequestReconcile("periodic");
+    }
+    if (now - last_progress >= kProgressInterval) {
+      last_progress = now;
+      co_await ReportProgress();
+      WriteHeartbeat(state_db, state_, state_message_);
+    }
+  }
+}
+
+net::awaitable<void> Daemon::ReportProgress() {
+  SyncthingEndpoint endpoint;
+  bool have_endpoint = state_ == "running" && ResolveEndpoint(&endpoint).ok();
+  std::string status_line;
+  int64_t total_files = 0, total_failed = 0;
+  for (const RemoteSource& source : config_.sources) {
+    SourceProgress p;
+    {
+      std::lock_guard<std::mutex> l(progress_mu_);
+      p = progress_[source.name];
+      progress_[source.name].last_reported = p.files;
+    }
+    int64_t delta = p.files - p.last_reported;
+    double rate = static_cast<double>(delta) / std::chrono::duration<double>(kProgressInterval).count();
+    int64_t need = -1;
+    if (have_endpoint) {
+      SyncthingClient client(io_.get_executor(), endpoint);
+      SyncthingDbStatus db;
+      if ((co_await client.GetDbStatus(source.folder_id, &db)).ok()) need = db.need_files;
+    }
+    total_files += p.files;
+    total_failed += p.by_status["failed"];
+    if (delta == 0 && need <= 0) continue;  // quiet source: nothing to say
+    std::string eta = need > 0 && rate > 0 ? std::to_string(static_cast<int64_t>(need / rate)) + "s" : "unknown";
+    spdlog::info(
+        "source {}: {} decisions this session (imported {}, merged {}, duplicate {}, repaired {}, pending {}, failed "
+        "{}, conflict {}, skipped {}), {:.1f} files/s; Syncthing still to deliver: {}; ETA {}",
+        source.name, p.files, p.by_status["imported"], p.by_status["merged"], p.by_status["duplicate"],
+        p.by_status["repaired"], p.by_status["pending"], p.by_status["failed"], p.by_status["conflict"],
+        p.by_status["skipped"], rate, need < 0 ? std::string("unknown") : std::to_string(need), eta);
+  }
+  status_line = state_ + ": " + std::to_string(total_files) + " decisions this session, " +
+                std::to_string(total_failed) + " failed" + (state_message_.empty() ? "" : "; " + state_message_);
+  sd_notify(0, ("STATUS=" + status_line).c_str());
+}
+
+int RunDaemonProcess(const Config& config) {
+  Daemon daemon(config);
+  return daemon.Run();
+}
+
+}  // namespace indafoto
