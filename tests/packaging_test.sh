@@ -124,13 +124,33 @@ check "man page documents every command and exit code" bash -c "t=\$(zcat '$ROOT
 # be a configuration error; with no database yet, status exits 3.
 config_accepted() {  # config_accepted FILE
   local cfg="$SCRATCH/$(basename "$1")"
-  sed -e "s|/var/lib/indafoto-syncd|$SCRATCH/var|g" -e "s|/var/syncthing|$SCRATCH/syncthing|g" "$1" >"$cfg"
+  sed -e "s|/var/lib/indafoto-syncd|$SCRATCH/var|g" -e "s|/var/syncthing|$SCRATCH/syncthing|g" \
+      -e "s|/srv/indafoto|$SCRATCH/srv|g" "$1" >"$cfg"
   local rc=0
   timeout 60 "$BIN" status --config "$cfg" >"$SCRATCH/status.out" 2>&1 || rc=$?
   if [ "$rc" = 2 ] || [ "$rc" = 124 ]; then cat "$SCRATCH/status.out"; return 1; fi
 }
 check "config.example.json is a valid configuration" config_accepted "$ROOT/etc/indafoto-syncd/config.example.json"
 check "config.compose.json is a valid configuration" config_accepted "$ROOT/usr/share/doc/indafoto-syncd/examples/config.compose.json"
+# So is every JSON example in the packaged docs.
+docs_examples_accepted() {
+  local doc n=0 f missing=0
+  mkdir -p "$SCRATCH/doc-examples"
+  for doc in configuration operations; do
+    python3 - "$ROOT/usr/share/doc/indafoto-syncd/$doc.md" "$SCRATCH/doc-examples/$doc" <<'PY' || return 1
+import re, sys
+blocks = re.findall(r"```json\n(.*?)```", open(sys.argv[1]).read(), re.S)
+for i, b in enumerate(blocks):
+    open(f"{sys.argv[2]}-{i}.json", "w").write(b)
+PY
+  done
+  for f in "$SCRATCH"/doc-examples/*.json; do
+    n=$((n + 1))
+    config_accepted "$f" || { echo "     rejected: example $(basename "$f")"; missing=1; }
+  done
+  [ "$n" -gt 0 ] && return $missing
+}
+check "every JSON example in the docs is a valid configuration" docs_examples_accepted
 
 # --- systemd units ---------------------------------------------------------------
 UNITS="$SCRATCH/units"
