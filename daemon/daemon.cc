@@ -75,9 +75,12 @@ class Daemon {
   // --- io thread ---
   net::awaitable<void> EventLoop();
   net::awaitable<void> ImportLoop();
+  // Runs `fn` on the worker thread; resumes on the io thread when it is done.
+  net::awaitable<void> OnWorker(std::function<void()> fn);
   net::awaitable<void> Housekeeping();
   net::awaitable<void> ManifestReloads();
   void WaitForSignal();
+  void Spawn(net::awaitable<void> task, const char* name);
   void ReloadConfig();
   void RequestStop();
   net::awaitable<void> Backoff();
@@ -106,6 +109,7 @@ class Daemon {
   net::steady_timer reload_timer_;
   net::signal_set signals_;
   std::atomic<bool> stop_{false};
+  bool failed_ = false;
   std::chrono::seconds backoff_{1};
   int config_generation_ = 0;
 
@@ -144,16 +148,34 @@ int Daemon::Run() {
   RequestReconcile("start");
   if (config_.publish.enabled) publish_requested_ = true;
   WaitForSignal();
-  net::co_spawn(io_, ImportLoop(), net::detached);
-  net::co_spawn(io_, EventLoop(), net::detached);
-  net::co_spawn(io_, Housekeeping(), net::detached);
-  net::co_spawn(io_, ManifestReloads(), net::detached);
+  Spawn(ImportLoop(), "import loop");
+  Spawn(EventLoop(), "event loop");
+  Spawn(Housekeeping(), "housekeeping");
+  Spawn(ManifestReloads(), "manifest reloads");
   sd_notify(0, "READY=1\nSTATUS=starting: reconciling received folders");
   io_.run();
   worker_.join();
+  if (failed_) return kExitRuntime;
   WriteHeartbeat(instance_->state(), "stopped", "stopped by signal");
   spdlog::info("indafoto-syncd stopped");
   return kExitOk;
+}
+
+void Daemon::Spawn(net::awaitable<void> task, const char* name) {
+  // A coroutine that dies takes a part of the daemon with it: say so and
+  // exit non-zero so that systemd restarts us, rather than idle silently.
+  net::co_spawn(io_, std::move(task), [this, name](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::critical("internal error in the {}: {}; exiting", name, ex.what());
+    } catch (...) {
+      spdlog::critical("internal error in the {}; exiting", name);
+    }
+    failed_ = true;
+    RequestStop();
+  });
 }
 
 void Daemon::WaitForSignal() {
@@ -305,8 +327,7 @@ net::awaitable<void> Daemon::EventLoop() {
                       "send SIGHUP)",
                       endpoint.Describe(), s.message(), backoff_.count());
       else
-        spdlog::warn("Syncthing at {} is not reachable: {}; retrying in {}s", endpoint.Describe(), s.message(),
-                     backoff_.count());
+        spdlog::warn("{}; retrying in {}s", s.message(), backoff_.count());
       SetState("waiting for syncthing", s.message());
       co_await Backoff();
       continue;
@@ -397,22 +418,33 @@ void Daemon::RequestReconcile(const std::string& why) {
 // ---------------------------------------------------------------------------
 // The import loop: takes queued work on the io thread, runs it on the worker.
 
+namespace {
+
+// A coroutine that runs `fn`. A plain function, not a capturing lambda: a
+// coroutine's frame keeps its parameters, but not the closure it came from.
+net::awaitable<void> Call(std::function<void()> fn) {
+  fn();
+  co_return;
+}
+
+}  // namespace
+
+// g++ 12 may destroy temporaries inside a co_await expression twice, so
+// jobs are named locals before they are awaited.
+net::awaitable<void> Daemon::OnWorker(std::function<void()> fn) {
+  net::awaitable<void> task = Call(std::move(fn));
+  co_await net::co_spawn(worker_.get_executor(), std::move(task), net::use_awaitable);
+}
+
 net::awaitable<void> Daemon::ImportLoop() {
-  auto on_worker = [this](std::function<void()> fn) -> net::awaitable<void> {
-    co_await net::co_spawn(
-        worker_.get_executor(), [fn]() -> net::awaitable<void> {
-          fn();
-          co_return;
-        },
-        net::use_awaitable);
-  };
   while (!stop_) {
     if (!reloads_due_.empty()) {
       std::string name = *reloads_due_.begin();
       reloads_due_.erase(reloads_due_.begin());
       if (const RemoteSource* src = config_.FindSource(name)) {
         RemoteSource copy = *src;
-        co_await on_worker([this, copy] { ReloadCatalog(copy, true); });
+        std::function<void()> job = [this, copy] { ReloadCatalog(copy, true); };
+        co_await OnWorker(std::move(job));
       }
     } else if (!imports_queued_.empty()) {
       auto it = imports_queued_.begin();
@@ -421,20 +453,23 @@ net::awaitable<void> Daemon::ImportLoop() {
       imports_queued_.erase(it);
       if (const RemoteSource* src = config_.FindSource(name)) {
         RemoteSource copy = *src;
-        co_await on_worker([this, copy, paths] { ImportBatch(copy, paths); });
+        std::function<void()> job = [this, copy, paths] { ImportBatch(copy, paths); };
+        co_await OnWorker(std::move(job));
       }
     } else if (reconcile_requested_) {
       reconcile_requested_ = false;
       Config copy = config_;
-      co_await on_worker([this, copy] {
+      std::function<void()> job = [this, copy] {
         instance_->SetSources(copy.sources);
         ReconcileAll();
-      });
+      };
+      co_await OnWorker(std::move(job));
       if (state_ == "starting") SetState("running", "reconciled");
     } else if (publish_requested_) {
       publish_requested_ = false;
       Config copy = config_;
-      co_await on_worker([this, copy] { Publish(copy); });
+      std::function<void()> job = [this, copy] { Publish(copy); };
+      co_await OnWorker(std::move(job));
     } else {
       work_timer_.expires_at(Clock::time_point::max());
       boost::system::error_code ec;
@@ -514,15 +549,9 @@ void Daemon::ReconcileAll() {
 }
 
 void Daemon::Publish(const Config& config) {
-  PublishReport r;
+  PublishReport r;  // PublishManifest logs what it wrote
   Status s = PublishNow(config, &r);
-  if (!s.ok()) {
-    spdlog::warn("publish failed: {}", s.ToString());
-    return;
-  }
-  if (!r.unchanged)
-    spdlog::info("published manifest sequence {}: {} images, {} part(s) written, {} bytes written", r.sequence,
-                 r.image_count, r.parts_written, r.bytes_written);
+  if (!s.ok()) spdlog::warn("publish failed: {}", s.ToString());
 }
 
 // ---------------------------------------------------------------------------
@@ -547,6 +576,18 @@ net::awaitable<void> Daemon::Housekeeping() {
   bool unpublished = false;
   if (config_.publish.enabled)
     Database::Open(config_.database_path.string(), Database::Mode::kReadOnly, 1000, &watch);
+  // The baseline is read now, before the start-up publish has read the
+  // database: a change in between is then seen, never missed.
+  auto read_data_version = [&watch]() -> int64_t {
+    try {
+      Statement v = watch.Prepare("PRAGMA data_version");
+      return v.Step() ? v.Int(0) : -1;
+    } catch (const SqliteError& e) {
+      spdlog::debug("cannot watch the database for changes: {}", e.what());
+      return -1;
+    }
+  };
+  if (watch.is_open()) data_version = read_data_version();
   Database state_db;
   Database::Open(config_.state_path.string(), Database::Mode::kReadWrite, 2000, &state_db);
   WriteHeartbeat(state_db, state_, state_message_);
@@ -561,18 +602,15 @@ net::awaitable<void> Daemon::Housekeeping() {
     auto now = Clock::now();
 
     if (config_.publish.enabled && watch.is_open()) {
-      try {
-        Statement v = watch.Prepare("PRAGMA data_version");
-        if (v.Step()) {
-          int64_t version = v.Int(0);
-          if (data_version >= 0 && version != data_version) {
-            last_change = now;
-            unpublished = true;
-          }
-          data_version = version;
-        }
-      } catch (const SqliteError&) {
+      int64_t version = read_data_version();
+      if (version >= 0 && data_version >= 0 && version != data_version) {
+        if (!unpublished)
+          spdlog::debug("database changed; publishing the manifest in {}s unless it keeps changing",
+                        config_.publish.debounce_seconds);
+        last_change = now;
+        unpublished = true;
       }
+      if (version >= 0) data_version = version;
       if (unpublished && now - last_change >= std::chrono::seconds(config_.publish.debounce_seconds)) {
         unpublished = false;
         publish_requested_ = true;

@@ -1,0 +1,52 @@
+// A long-running child (the daemon under test): started in the background
+// with its output in a log file, signalled, and waited for.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace indafoto {
+
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ~ChildProcess();  // SIGKILL if still running
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // Starts `argv` with the current environment plus `extra_env`, stdout and
+  // stderr appended to `log`. Returns false when it could not be started.
+  bool Start(const std::vector<std::string>& argv, const std::filesystem::path& log,
+             const std::vector<std::string>& extra_env = {});
+  void Signal(int sig);
+  // Waits up to `timeout` for the child to exit. Returns its exit code, 128 +
+  // signal when killed, or -1 when it is still running.
+  int Wait(std::chrono::milliseconds timeout);
+  bool Running();
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+};
+
+// Reads a whole file (the daemon's log), "" when absent.
+std::string ReadFile(const std::filesystem::path& path);
+
+// Polls `condition` every 100 ms until it holds or `timeout` passes.
+template <typename F>
+bool WaitFor(F condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+  return condition();
+}
+
+}  // namespace indafoto
