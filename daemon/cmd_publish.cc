@@ -38,7 +38,6 @@ int RunPublish(const CommandLine& cl) {
     spdlog::error("publish failed: {}", s.ToString());
     return ExitCodeFor(s);
   }
-  if (r.key_created) spdlog::info("created publisher key {} (public key {})", config.key_path.string(), r.public_key);
   std::printf("manifest %s: sequence %llu%s, %lld images in %lld parts (%lld written, %lld removed), %lld bytes "
               "(%lld written); left out: %lld banned, %lld without file, %lld outside image_root\n",
               r.manifest_path.string().c_str(), static_cast<unsigned long long>(r.sequence),

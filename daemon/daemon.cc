@@ -44,7 +44,7 @@ constexpr auto kTick = 5s;
 constexpr auto kProgressInterval = 30s;
 constexpr int kLongPollSeconds = 60;
 // Manifest files arrive one by one; reload once they have settled.
-constexpr auto kManifestSettle = 2s;
+constexpr auto kManifestSettle = 500ms;
 
 // Per-source progress of this daemon session (worker writes, io reads).
 struct SourceProgress {

@@ -18,6 +18,13 @@ class HashPipeline {
         limit_(options.hash_threads > 0 ? options.hash_threads : 1) {}
 
   void Submit(const std::string& rel_path) {
+    if (!importer_.InCatalog(source_, rel_path)) {
+      // Pending (or ignored) without reading a byte; keeps order with the
+      // files in flight by draining them first.
+      Drain();
+      Count(rel_path, importer_.ImportFile(source_, rel_path));
+      return;
+    }
     while (inflight_.size() >= limit_) ApplyOldest();
     fs_path root = source_.local_path;
     inflight_.push_back(Item{rel_path, std::async(std::launch::async, [root, rel_path]() {

@@ -169,6 +169,11 @@ Decision Importer::Decide(const RemoteSource& source, const std::string& rel_pat
   }
 }
 
+bool Importer::InCatalog(const RemoteSource& source, const std::string& rel_path) {
+  RemoteImage entry;
+  return catalog_->FindByPath(source.name, rel_path, &entry).ok();
+}
+
 ImportOutcome Importer::ImportFile(const RemoteSource& source, const std::string& rel_path, const FileDigest* digest) {
   return Apply(source, rel_path, Decide(source, rel_path, digest));
 }

@@ -80,6 +80,9 @@ class Importer {
   ImportOutcome ImportFile(const RemoteSource& source, const std::string& rel_path,
                            const FileDigest* digest = nullptr);
   ImportOutcome Apply(const RemoteSource& source, const std::string& rel_path, const Decision& d);
+  // True when the catalog of `source` lists `rel_path` (so hashing it now is
+  // not wasted: without an entry the file is only recorded as pending).
+  bool InCatalog(const RemoteSource& source, const std::string& rel_path);
 
  private:
   ImportOutcome ApplyRecordOnly(const RemoteSource& source, const std::string& rel_path, const Decision& d,
