@@ -123,6 +123,7 @@ class Daemon {
   // State shown in STATUS=, the heartbeat and the log.
   std::string state_ = "starting";
   std::string state_message_;
+  Database heartbeat_db_;  // io thread: the heartbeat `status` reads
   std::mutex progress_mu_;
   std::map<std::string, SourceProgress> progress_;  // guarded by progress_mu_
 };
@@ -145,6 +146,8 @@ int Daemon::Run() {
                config_.database_path.string(), config_.image_root.string(), config_.sources.size(),
                config_.reconcile_interval_seconds);
 
+  // Short busy timeout: a heartbeat is not worth stalling the event loop.
+  Database::Open(config_.state_path.string(), Database::Mode::kReadWrite, 2000, &heartbeat_db_);
   RequestReconcile("start");
   if (config_.publish.enabled) publish_requested_ = true;
   WaitForSignal();
@@ -558,8 +561,11 @@ void Daemon::Publish(const Config& config) {
 // Housekeeping: watchdog, heartbeat, progress, periodic reconcile, publish.
 
 void Daemon::SetState(const std::string& state, const std::string& message) {
+  bool changed = state != state_;
   state_ = state;
   state_message_ = message;
+  // `status` shows a state change at once, not at the next heartbeat.
+  if (changed && heartbeat_db_.is_open()) WriteHeartbeat(heartbeat_db_, state_, state_message_);
 }
 
 net::awaitable<void> Daemon::Housekeeping() {
@@ -588,9 +594,7 @@ net::awaitable<void> Daemon::Housekeeping() {
     }
   };
   if (watch.is_open()) data_version = read_data_version();
-  Database state_db;
-  Database::Open(config_.state_path.string(), Database::Mode::kReadWrite, 2000, &state_db);
-  WriteHeartbeat(state_db, state_, state_message_);
+  WriteHeartbeat(heartbeat_db_, state_, state_message_);
 
   while (!stop_) {
     tick.expires_after(watchdog ? std::min<std::chrono::microseconds>(kTick, std::chrono::microseconds(watchdog_usec / 2))
@@ -624,7 +628,7 @@ net::awaitable<void> Daemon::Housekeeping() {
     if (now - last_progress >= kProgressInterval) {
       last_progress = now;
       co_await ReportProgress();
-      WriteHeartbeat(state_db, state_, state_message_);
+      WriteHeartbeat(heartbeat_db_, state_, state_message_);
     }
   }
 }

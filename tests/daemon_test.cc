@@ -145,6 +145,12 @@ TEST_CASE("the daemon imports what Syncthing delivers, as it arrives", "[daemon]
   REQUIRE(all);
   // Reported, not asserted: machines are shared and noisy.
   WARN("last import followed Syncthing's in-sync by " << lag.count() << " ms");
+  // status works against the running daemon's databases and reports it.
+  ProcessResult status = RunProcess({BinaryPath("indafoto-syncd"), "status", "--config", p.b_config.string(), "--json"});
+  INFO(status.output);
+  CHECK(status.exit_code == 0);
+  CHECK(status.output.find("\"state\": \"running\"") != std::string::npos);
+  CHECK(status.output.find("\"healthy\": true") != std::string::npos);
   p.StopDaemonB();
   InvariantReport inv = CheckArchive(p.b_db(), p.b_dir / "indafoto_archive");
   INFO(inv.Describe());
