@@ -20,6 +20,7 @@
 #include <system_error>
 #include <unordered_set>
 
+#include "lib/file_util.h"
 #include "lib/crawler_schema.h"
 #include "lib/layout.h"
 #include "lib/manifest_reader.h"
@@ -33,24 +34,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Status WriteAll(int fd, std::string_view data, const std::string& what) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno(errno, "write " + what);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
-Status FsyncDir(const fs::path& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return Status::FromErrno(errno, "open directory " + dir.string());
-  if (::fsync(fd.get()) != 0) return Status::FromErrno(errno, "fsync " + dir.string());
-  return Status::Ok();
-}
 
 bool IsOurTemp(std::string_view name) {
   return name.substr(0, kTempPrefix.size()) == kTempPrefix && name.find(kTempMarker) != std::string_view::npos;
@@ -302,7 +285,7 @@ Status ManifestDirWriter::Commit(const PublisherKey& key, PublishReport* report)
 
   // Parts are durable before an index can name them.
   if (parts_written_ > 0) {
-    if (Status s = FsyncDir(parts_); !s.ok()) return s;
+    if (Status s = FsyncDirectory(parts_); !s.ok()) return s;
   }
 
   fs::path index = dir_ / std::string(kManifestFileName);
@@ -323,7 +306,7 @@ Status ManifestDirWriter::Commit(const PublisherKey& key, PublishReport* report)
   payload.parts = parts_list_;
   std::string text = SignManifest(ManifestPayloadToJson(payload), key);
   if (Status s = WriteFileAtomically(dir_, std::string(kManifestFileName), text); !s.ok()) return s;
-  if (Status s = FsyncDir(dir_); !s.ok()) return s;
+  if (Status s = FsyncDirectory(dir_); !s.ok()) return s;
   report->sequence = payload.sequence;
   report->bytes_total = bytes + static_cast<int64_t>(text.size());
   report->bytes_written = bytes_written_ + static_cast<int64_t>(text.size());
@@ -341,7 +324,7 @@ Status ManifestDirWriter::Commit(const PublisherKey& key, PublishReport* report)
     if (::unlink(it->path().c_str()) == 0) ++report->parts_removed;
     else spdlog::warn("publish: cannot remove superseded part {}: {}", it->path().string(), std::strerror(errno));
   }
-  if (report->parts_removed > 0) (void)FsyncDir(parts_);
+  if (report->parts_removed > 0) (void)FsyncDirectory(parts_);
   return Status::Ok();
 }
 

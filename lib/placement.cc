@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "lib/fault_injection.h"
+#include "lib/file_util.h"
 #include "lib/unique_fd.h"
 
 namespace indafoto {
@@ -17,13 +18,6 @@ namespace fs = std::filesystem;
 
 fs::path TemporaryPathFor(const fs::path& dest) {
   return dest.parent_path() / ("." + dest.filename().string() + ".indafoto-syncd.tmp");
-}
-
-Status FsyncDirectory(const fs::path& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return Status::FromErrno(errno, "open directory " + dir.string());
-  if (::fsync(fd.get()) != 0) return Status::FromErrno(errno, "fsync directory " + dir.string());
-  return Status::Ok();
 }
 
 static Status EnsureParent(const fs::path& dest) {

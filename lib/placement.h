@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <string>
 
+#include "lib/file_util.h"
 #include "lib/status.h"
 
 namespace indafoto {
@@ -29,7 +30,5 @@ Status PlaceFile(const std::filesystem::path& source, const std::filesystem::pat
 // Atomically replaces `dest` (which may exist, e.g. a corrupt copy) with the
 // content of `source`, via TemporaryPathFor(dest) and rename.
 Status ReplaceFile(const std::filesystem::path& source, const std::filesystem::path& dest, PlaceMethod* used);
-
-Status FsyncDirectory(const std::filesystem::path& dir);
 
 }  // namespace indafoto

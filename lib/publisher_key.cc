@@ -10,6 +10,7 @@
 #include <system_error>
 #include <vector>
 
+#include "lib/file_util.h"
 #include "lib/unique_fd.h"
 
 namespace indafoto {
@@ -39,24 +40,6 @@ bool IsInside(const fs::path& p, const fs::path& root) {
   return true;
 }
 
-Status WriteAll(int fd, std::string_view data, const std::string& what) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno(errno, "write " + what);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
-Status FsyncDir(const fs::path& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return Status::FromErrno(errno, "open directory " + dir.string());
-  if (::fsync(fd.get()) != 0) return Status::FromErrno(errno, "fsync " + dir.string());
-  return Status::Ok();
-}
 
 // Creates the missing directories of `dir`, each with mode 0700: a fresh
 // key directory is private from its first instant.
@@ -246,7 +229,7 @@ Status PublisherKey::LoadOrCreate(const fs::path& key_path, const fs::path& shar
     ::unlink(key_path.c_str());  // never leave a half-written key behind
     return w;
   }
-  if (Status s = FsyncDir(key_abs.parent_path()); !s.ok()) return s;
+  if (Status s = FsyncDirectory(key_abs.parent_path()); !s.ok()) return s;
 
   // The public half, for operators to compare with what receivers pinned.
   fs::path pub = key_path;
