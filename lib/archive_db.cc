@@ -84,6 +84,7 @@ Status ArchiveDb::Prepare(bool read_only) {
       return Status::Invalid("database has no images table: not an indafoto crawler database");
     }
     has_sync_records_ = db_.HasTable("sync_records");
+    has_banned_authors_ = db_.HasTable("banned_authors");
     image_columns_.clear();
     for (std::string_view c : kImageColumns) {
       if (db_.HasColumn("images", std::string(c))) image_columns_.emplace_back(c);
@@ -144,7 +145,7 @@ std::optional<LocalImage> ArchiveDb::FindById(int64_t id) {
 }
 
 std::optional<std::string> ArchiveDb::BannedReason(const std::string& author) {
-  if (author.empty() || !db_.HasTable("banned_authors")) return std::nullopt;
+  if (author.empty() || !has_banned_authors_) return std::nullopt;
   Statement s = db_.Prepare("SELECT COALESCE(reason, '') FROM banned_authors WHERE author = ? LIMIT 1");
   s.Bind(1, author);
   if (!s.Step()) return std::nullopt;

@@ -125,6 +125,7 @@ class ArchiveDb {
   LocalPathStyle path_style_;
   std::vector<std::string> image_columns_;
   bool has_sync_records_ = false;
+  bool has_banned_authors_ = false;
 };
 
 }  // namespace indafoto

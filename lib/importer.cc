@@ -1,6 +1,7 @@
 #include "lib/importer.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <system_error>
@@ -28,6 +29,18 @@ const char* ActionName(Action a) {
 }
 
 namespace {
+
+// True when `placed` holds the bytes that were hashed: the same inode
+// (hardlink), or a copy made while the source was still the hashed file.
+// Syncthing replaces a file by renaming a new version over it, so a changed
+// inode, size or mtime means the delivery changed between hash and place.
+bool StillTheHashedFile(const FileDigest& d, const fs::path& source, const fs::path& placed, PlaceMethod method) {
+  struct stat st;
+  const fs::path& check = method == PlaceMethod::kHardlink ? placed : source;
+  if (::lstat(check.c_str(), &st) != 0) return false;
+  int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return st.st_ino == d.inode && st.st_dev == d.device && st.st_size == d.size && mtime == d.mtime_ns;
+}
 
 bool IsUnder(const fs::path& root, const fs::path& p) {
   fs::path rel = p.lexically_normal().lexically_relative(root);
@@ -251,6 +264,13 @@ ImportOutcome Importer::ApplyNew(const RemoteSource& source, const std::string& 
     t.Commit();
     return ErrorOutcome(s);
   }
+  if (d.digest.inode != 0 && !StillTheHashedFile(d.digest, d.file, dest, method)) {
+    ::unlink(dest.c_str());
+    Transaction t(archive_->db());
+    archive_->RemovePlacement(placement);
+    t.Commit();
+    return ErrorOutcome(Status::IoError("the delivered file changed while it was imported; retried later"));
+  }
   CrashPoint("after_place");
   ImportOutcome o;
   try {
@@ -281,7 +301,6 @@ ImportOutcome Importer::ApplyNew(const RemoteSource& source, const std::string& 
     return ErrorOutcome(e.ToStatus());
   }
   CrashPoint("after_commit");
-  counter_.Added(author_folder);
   o.status = sync_status::kImported;
   o.local_path = stored;
   o.bytes = d.digest.size;
@@ -353,7 +372,6 @@ ImportOutcome Importer::ApplyRepair(const RemoteSource& source, const std::strin
   CrashPoint("before_commit");
   t.Commit();
   CrashPoint("after_commit");
-  if (new_path) counter_.Added(author_folder);
   return o;
 }
 

@@ -1,5 +1,8 @@
 #include "lib/layout.h"
 
+#include <sys/stat.h>
+#include <time.h>
+
 #include <chrono>
 #include <system_error>
 
@@ -45,30 +48,46 @@ bool IsSafeRelativePath(std::string_view rel) {
   return true;
 }
 
-static int64_t NowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t AuthorFileCounter::Count(const std::string& author_folder) {
-  int64_t now = NowSeconds();
-  auto it = cache_.find(author_folder);
-  if (it != cache_.end() && now - it->second.counted_at <= max_age_seconds_) return it->second.count;
+// Regular files under `dir`, recursively, symlinks not followed.
+static int64_t CountFilesUnder(const fs::path& dir) {
   int64_t count = 0;
   std::error_code ec;
-  fs::path dir = image_root_ / author_folder;
   for (fs::recursive_directory_iterator i(dir, fs::directory_options::skip_permission_denied, ec), end;
        !ec && i != end; i.increment(ec)) {
     if (i->is_regular_file(ec) && !i->is_symlink(ec)) ++count;
   }
-  cache_[author_folder] = Entry{count, now};
   return count;
 }
 
-void AuthorFileCounter::Added(const std::string& author_folder) {
-  auto it = cache_.find(author_folder);
-  if (it != cache_.end()) ++it->second.count;
+int64_t AuthorFileCounter::Count(const std::string& author_folder) {
+  std::map<std::string, Subfolder>& cached = cache_[author_folder];
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  int64_t now_ns = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+  std::map<std::string, Subfolder> seen;
+  int64_t count = 0;
+  std::error_code ec;
+  for (fs::directory_iterator i(image_root_ / author_folder, ec), end; !ec && i != end; i.increment(ec)) {
+    struct stat st;
+    if (::lstat(i->path().c_str(), &st) != 0) continue;
+    if (S_ISREG(st.st_mode)) {
+      ++count;
+    } else if (S_ISDIR(st.st_mode)) {
+      std::string name = i->path().filename().string();
+      int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+      auto it = cached.find(name);
+      // An mtime this recent may hide a second change within the same clock
+      // tick: list such a (small, current) subfolder again.
+      bool settled = now_ns - mtime > 2000000000LL;
+      Subfolder sub = (settled && it != cached.end() && it->second.mtime_ns == mtime)
+                          ? it->second
+                          : Subfolder{mtime, CountFilesUnder(i->path())};
+      count += sub.files;
+      seen[name] = sub;
+    }
+  }
+  cached = std::move(seen);
+  return count;
 }
 
 LocalPathStyle LocalPathStyle::Learn(const std::string& sample, const fs::path& database_dir,

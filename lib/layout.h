@@ -36,26 +36,25 @@ bool IsSafeFileName(std::string_view name);
 inline int64_t SubfolderFor(int64_t existing_files) { return existing_files / 1000; }
 
 // Counts regular files under an author's folder (recursively, symlinks not
-// followed). The crawler counts what is on disk, so we do too; the count is
-// cached per author and advanced as we place files, so a burst of imports
-// does not rescan the folder per file. A cached count older than
-// `max_age_seconds` is refreshed, because the crawler adds files too.
+// followed). The crawler counts what is on disk, so we do too. To keep that
+// cheap in folders of 100K files, the count of each subfolder is cached
+// with the subfolder's mtime and re-listed only when the mtime moved (a
+// file was added or removed there) or is under 2 s old; the author folder's own entries are
+// listed each time (they are few: the per-1000 subfolders).
 class AuthorFileCounter {
  public:
-  explicit AuthorFileCounter(std::filesystem::path image_root, int max_age_seconds = 60)
-      : image_root_(std::move(image_root)), max_age_seconds_(max_age_seconds) {}
+  explicit AuthorFileCounter(std::filesystem::path image_root) : image_root_(std::move(image_root)) {}
   int64_t Count(const std::string& author_folder);
-  void Added(const std::string& author_folder);
   void Forget() { cache_.clear(); }
 
  private:
-  struct Entry {
-    int64_t count;
-    int64_t counted_at;
+  struct Subfolder {
+    int64_t mtime_ns = -1;
+    int64_t files = 0;
   };
   std::filesystem::path image_root_;
-  int max_age_seconds_;
-  std::map<std::string, Entry> cache_;
+  // author folder -> subfolder name -> cached count
+  std::map<std::string, std::map<std::string, Subfolder>> cache_;
 };
 
 // How the local database writes `local_path`, learned from its existing rows

@@ -49,8 +49,13 @@ TEST_CASE("AuthorFileCounter counts files on disk and advances", "[layout]") {
   fs::create_symlink(dir.path() / "A" / "0" / "f0", dir.path() / "A" / "0" / "link");
   AuthorFileCounter counter(dir.path());
   CHECK(counter.Count("A") == 3);
-  counter.Added("A");
+  // A file added by someone else (the crawler) is seen: the subfolder's
+  // mtime moved, so it is listed again.
+  std::ofstream(dir.path() / "A" / "0" / "f9");
   CHECK(counter.Count("A") == 4);
+  fs::create_directories(dir.path() / "A" / "1");
+  std::ofstream(dir.path() / "A" / "1" / "g");
+  CHECK(counter.Count("A") == 5);
   CHECK(counter.Count("missing") == 0);
 }
 

@@ -72,6 +72,9 @@ Status Sha256File(const std::filesystem::path& path, FileDigest* out) {
   EVP_DigestFinal_ex(ctx.get(), md, &len);
   out->sha256 = ToHex(md, len);
   out->size = total;
+  out->device = st.st_dev;
+  out->inode = st.st_ino;
+  out->mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   return Status::Ok();
 }
 

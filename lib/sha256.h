@@ -18,6 +18,11 @@ std::string Sha256Hex(std::string_view data);
 struct FileDigest {
   std::string sha256;  // lowercase hex
   int64_t size = 0;
+  // Which file was hashed (from fstat of the descriptor read), so that a
+  // caller acting on the path later can tell whether it is still that file.
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  int64_t mtime_ns = 0;
 };
 
 // Streams the file at `path` through SHA-256. Refuses to follow a symlink

@@ -450,7 +450,7 @@ class ArchiveWriter {
       : db_(db),
         dir_(dir),
         image_root_(dir / "indafoto_archive"),
-        counter_(image_root_, std::numeric_limits<int>::max()),
+        counter_(image_root_),
         recount_each_file_(recount_each_file) {
     std::string columns = "local_path", params = "?";
     for (size_t i = 0; i < kImageColumns.size(); ++i) {
@@ -495,9 +495,17 @@ class ArchiveWriter {
   // given, writes it (through a temporary name when `via_temp`).
   std::string PlaceFile(const ImageFacts& f, const std::string* bytes, bool via_temp,
                         GeneratedArchive* out) {
-    if (recount_each_file_) counter_.Forget();
-    int64_t n = SubfolderFor(counter_.Count(f.author_folder));
-    counter_.Added(f.author_folder);
+    // Appends count what is on disk, like the crawler; a bulk generation
+    // (maybe without files) counts once per author and then keeps score.
+    int64_t existing;
+    if (recount_each_file_) {
+      existing = counter_.Count(f.author_folder);
+    } else {
+      auto it = planned_.find(f.author_folder);
+      if (it == planned_.end()) it = planned_.emplace(f.author_folder, counter_.Count(f.author_folder)).first;
+      existing = it->second++;
+    }
+    int64_t n = SubfolderFor(existing);
     std::string rel_dir = "indafoto_archive/" + f.author_folder + "/" + std::to_string(n);
     std::string local_path = rel_dir + "/" + f.file_name;
     if (bytes) {
@@ -584,6 +592,7 @@ class ArchiveWriter {
   fs::path dir_;
   fs::path image_root_;
   AuthorFileCounter counter_;
+  std::map<std::string, int64_t> planned_;  // bulk: files per author folder so far
   bool recount_each_file_;
   std::unordered_set<std::string> made_dirs_;
   std::vector<size_t> present_;  // indexes into kImageColumns present in `images`
