@@ -327,6 +327,15 @@ void ArchiveDb::RemovePlacement(int64_t id) {
   s.Run();
 }
 
+void ArchiveDb::AbandonPlacement(int64_t id) {
+  try {
+    Transaction t(db_);
+    RemovePlacement(id);
+    t.Commit();
+  } catch (const SqliteError&) {
+  }
+}
+
 std::vector<Placement> ArchiveDb::Placements() {
   Statement s = db_.Prepare("SELECT id, path FROM syncd_placements ORDER BY id");
   std::vector<Placement> out;

@@ -113,6 +113,9 @@ class ArchiveDb {
   // transaction so both commit together.
   int64_t AddPlacement(const std::filesystem::path& absolute_path, const std::string& sha256);
   void RemovePlacement(int64_t id);
+  // Removes a journal row in a transaction of its own, after the placement
+  // was undone (the file is not there). Failures are left to Recover().
+  void AbandonPlacement(int64_t id);
   std::vector<Placement> Placements();
   bool IsLocalPathReferenced(const std::string& stored_local_path);
 

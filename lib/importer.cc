@@ -259,16 +259,12 @@ ImportOutcome Importer::ApplyNew(const RemoteSource& source, const std::string& 
   CrashPoint("after_journal");
   PlaceMethod method;
   if (Status s = PlaceFile(d.file, dest, &method); !s.ok()) {
-    Transaction t(archive_->db());
-    archive_->RemovePlacement(placement);
-    t.Commit();
+    archive_->AbandonPlacement(placement);
     return ErrorOutcome(s);
   }
   if (d.digest.inode != 0 && !StillTheHashedFile(d.digest, d.file, dest, method)) {
     ::unlink(dest.c_str());
-    Transaction t(archive_->db());
-    archive_->RemovePlacement(placement);
-    t.Commit();
+    archive_->AbandonPlacement(placement);
     return ErrorOutcome(Status::IoError("the delivered file changed while it was imported; retried later"));
   }
   CrashPoint("after_place");
@@ -287,12 +283,7 @@ ImportOutcome Importer::ApplyNew(const RemoteSource& source, const std::string& 
     // next start because the journal row is still there.
     ::unlink(dest.c_str());
     FsyncDirectory(dest.parent_path());
-    try {
-      Transaction t(archive_->db());
-      archive_->RemovePlacement(placement);
-      t.Commit();
-    } catch (const SqliteError&) {
-    }
+    archive_->AbandonPlacement(placement);
     if ((e.code() & 0xff) == SQLITE_CONSTRAINT) {
       Decision conflict = d;
       conflict.message = std::string("cannot insert: ") + e.what() + "; local kept";
@@ -346,9 +337,7 @@ ImportOutcome Importer::ApplyRepair(const RemoteSource& source, const std::strin
   CrashPoint("after_journal");
   PlaceMethod method;
   if (Status s = ReplaceFile(d.file, target, &method); !s.ok()) {
-    Transaction t(archive_->db());
-    archive_->RemovePlacement(placement);
-    t.Commit();
+    archive_->AbandonPlacement(placement);
     return ErrorOutcome(s);
   }
   CrashPoint("after_place");
