@@ -1,5 +1,7 @@
 #include "daemon/cli.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <map>
 
@@ -137,6 +139,39 @@ int LoadConfigOrExplain(const CommandLine& cl, Config* config) {
     return kExitUsage;
   }
   return kExitOk;
+}
+
+int OpenInstanceOrExplain(const std::string& command, const Config& config, Instance::Access access,
+                          std::unique_ptr<Instance>* out) {
+  if (Status s = Instance::Open(config, access, out); !s.ok()) {
+    spdlog::error("{}: cannot open the archive ({}): {}", command, config.database_path.string(), s.ToString());
+    return kExitRuntime;
+  }
+  if (access == Instance::Access::kReadOnly) return kExitOk;
+  int removed = 0;
+  if (Status s = (*out)->importer().Recover(&removed); !s.ok()) {
+    spdlog::error("{}: crash recovery failed: {}", command, s.ToString());
+    return kExitRuntime;
+  }
+  if (removed > 0) spdlog::warn("crash recovery removed {} file(s) placed by an interrupted import", removed);
+  return kExitOk;
+}
+
+bool RefreshCatalogAndLog(Instance& instance, const RemoteSource& source) {
+  bool changed = false;
+  std::string used;
+  Status s = instance.RefreshCatalog(source, &changed, &used);
+  if (!s.ok()) {
+    spdlog::warn("source {}: catalog not updated ({}): {}; using the previous catalog ({} entries)", source.name,
+                 used, s.message(), instance.catalog().Count(source.name));
+  } else if (changed) {
+    spdlog::info("source {}: catalog from {} ({} entries, reloaded)", source.name, used,
+                 instance.catalog().Count(source.name));
+  } else {
+    spdlog::debug("source {}: catalog from {} unchanged ({} entries)", source.name, used,
+                  instance.catalog().Count(source.name));
+  }
+  return changed;
 }
 
 int ExitCodeFor(const Status& s) {

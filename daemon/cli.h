@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "lib/config.h"
+#include "lib/instance.h"
 #include "lib/status.h"
 
 namespace indafoto {
@@ -33,6 +36,14 @@ std::string HelpText(const std::string& command);
 // Loads the configuration named by --config (required), or prints why not.
 // Returns kExitOk when `config` is usable.
 int LoadConfigOrExplain(const CommandLine& cl, Config* config);
+// Opens the instance (and, read-write, runs crash recovery), or logs why
+// not. Returns kExitOk when `out` is usable, else kExitRuntime.
+int OpenInstanceOrExplain(const std::string& command, const Config& config, Instance::Access access,
+                          std::unique_ptr<Instance>* out);
+// Reloads the catalog of `source` when its published version changed, and
+// logs what happened; on error the previous catalog stays (and is named).
+// Returns whether the catalog changed.
+bool RefreshCatalogAndLog(Instance& instance, const RemoteSource& source);
 // Exit code for a Status from opening or running: config/input problems are
 // usage errors, the rest runtime errors.
 int ExitCodeFor(const Status& s);

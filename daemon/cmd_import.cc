@@ -39,28 +39,11 @@ int RunImport(const CommandLine& cl) {
   if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
   InitLogging(config.log_level);
   std::unique_ptr<Instance> inst;
-  if (Status s = Instance::Open(config, Instance::Access::kReadWrite, &inst); !s.ok()) {
-    spdlog::error("cannot open the archive: {}", s.ToString());
-    return kExitRuntime;
-  }
-  int removed = 0;
-  if (Status s = inst->importer().Recover(&removed); !s.ok()) {
-    spdlog::error("crash recovery failed: {}", s.ToString());
-    return kExitRuntime;
-  }
+  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadWrite, &inst); rc != kExitOk) return rc;
   int rc = kExitOk;
   for (const RemoteSource& source : config.sources) {
     if (!cl.source.empty() && source.name != cl.source) continue;
-    bool changed = false;
-    std::string used;
-    Status cs = inst->RefreshCatalog(source, &changed, &used);
-    if (!cs.ok()) {
-      spdlog::warn("source {}: catalog not updated ({}): {}; using the previous catalog ({} entries)", source.name,
-                   used, cs.message(), inst->catalog().Count(source.name));
-    } else {
-      spdlog::info("source {}: catalog from {} ({} entries{})", source.name, used, inst->catalog().Count(source.name),
-                   changed ? ", reloaded" : ", unchanged");
-    }
+    RefreshCatalogAndLog(*inst, source);
     PassOptions options;
     options.hash_threads = HashThreads(config);
     options.on_outcome = [&](const std::string& rel, const ImportOutcome& o) { LogOutcome(source.name, rel, o); };

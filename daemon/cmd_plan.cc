@@ -51,10 +51,7 @@ int RunPlan(const CommandLine& cl) {
   }
   const RemoteSource& source = *config.FindSource(cl.source);
   std::unique_ptr<Instance> inst;
-  if (Status s = Instance::Open(config, Instance::Access::kReadOnly, &inst); !s.ok()) {
-    std::fprintf(stderr, "indafoto-syncd plan: cannot open the archive: %s\n", s.ToString().c_str());
-    return kExitRuntime;
-  }
+  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadOnly, &inst); rc != kExitOk) return rc;
   TemporaryDatabase tmp;
   CatalogStore store;
   if (Status s = tmp.Open(); !s.ok() || !(s = CatalogStore::Open(&tmp.db(), &store)).ok()) {

@@ -27,10 +27,7 @@ int RunPublish(const CommandLine& cl) {
     // Opening the archive once creates the schema of a fresh instance and
     // our additions, so publish works on a brand-new archive too.
     std::unique_ptr<Instance> inst;
-    if (Status s = Instance::Open(config, Instance::Access::kReadWrite, &inst); !s.ok()) {
-      spdlog::error("cannot open the archive: {}", s.ToString());
-      return kExitRuntime;
-    }
+    if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadWrite, &inst); rc != kExitOk) return rc;
   }
   PublishReport r;
   Status s = PublishNow(config, &r);
@@ -58,10 +55,7 @@ int RunTrust(const CommandLine& cl) {
     return kExitUsage;
   }
   std::unique_ptr<Instance> inst;
-  if (Status s = Instance::Open(config, Instance::Access::kReadWrite, &inst); !s.ok()) {
-    std::fprintf(stderr, "indafoto-syncd trust: cannot open the archive: %s\n", s.ToString().c_str());
-    return kExitRuntime;
-  }
+  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadWrite, &inst); rc != kExitOk) return rc;
   std::string old_key;
   inst->pins().Get(cl.source, &old_key, nullptr);
   bool removed = false;

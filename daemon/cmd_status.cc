@@ -32,10 +32,7 @@ int RunStatus(const CommandLine& cl) {
   Config config;
   if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
   std::unique_ptr<Instance> inst;
-  if (Status s = Instance::Open(config, Instance::Access::kReadOnly, &inst); !s.ok()) {
-    std::fprintf(stderr, "indafoto-syncd status: cannot open the archive: %s\n", s.ToString().c_str());
-    return kExitRuntime;
-  }
+  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadOnly, &inst); rc != kExitOk) return rc;
   std::vector<SourceReport> reports;
   bool healthy = true;
   try {

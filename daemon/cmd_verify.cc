@@ -48,10 +48,7 @@ int RunVerify(const CommandLine& cl) {
   Config config;
   if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
   std::unique_ptr<Instance> inst;
-  if (Status s = Instance::Open(config, Instance::Access::kReadOnly, &inst); !s.ok()) {
-    std::fprintf(stderr, "indafoto-syncd verify: cannot open the archive: %s\n", s.ToString().c_str());
-    return kExitRuntime;
-  }
+  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadOnly, &inst); rc != kExitOk) return rc;
   ArchiveDb& archive = inst->archive();
   int threads = HashThreads(config);
   int64_t checked = 0, without_hash = 0;

@@ -132,16 +132,8 @@ class Daemon {
 // Start and stop.
 
 int Daemon::Run() {
-  if (Status s = Instance::Open(config_, Instance::Access::kReadWrite, &instance_); !s.ok()) {
-    spdlog::error("cannot open the archive ({}): {}", config_.database_path.string(), s.ToString());
-    return kExitRuntime;
-  }
-  int removed = 0;
-  if (Status s = instance_->importer().Recover(&removed); !s.ok()) {
-    spdlog::error("crash recovery failed: {}", s.ToString());
-    return kExitRuntime;
-  }
-  if (removed > 0) spdlog::warn("crash recovery removed {} file(s) placed by an interrupted import", removed);
+  if (int rc = OpenInstanceOrExplain("run", config_, Instance::Access::kReadWrite, &instance_); rc != kExitOk)
+    return rc;
   spdlog::info("indafoto-syncd started: database {}, image root {}, {} source(s), reconcile every {}s",
                config_.database_path.string(), config_.image_root.string(), config_.sources.size(),
                config_.reconcile_interval_seconds);
@@ -505,17 +497,7 @@ PassOptions Daemon::Options(const RemoteSource& source) {
 }
 
 void Daemon::ReloadCatalog(const RemoteSource& source, bool retry_pending) {
-  bool changed = false;
-  std::string used;
-  Status s = instance_->RefreshCatalog(source, &changed, &used);
-  if (!s.ok()) {
-    spdlog::warn("source {}: catalog not updated ({}): {}; using the previous catalog ({} entries)", source.name, used,
-                 s.message(), instance_->catalog().Count(source.name));
-    return;
-  }
-  if (!changed) return;
-  spdlog::info("source {}: catalog reloaded from {} ({} entries)", source.name, used,
-               instance_->catalog().Count(source.name));
+  if (!RefreshCatalogAndLog(*instance_, source)) return;
   if (!retry_pending) return;
   std::vector<std::string> retry;
   try {
