@@ -1,7 +1,6 @@
 #include "lib/importer.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <system_error>
@@ -29,18 +28,6 @@ const char* ActionName(Action a) {
 }
 
 namespace {
-
-// True when `placed` holds the bytes that were hashed: the same inode
-// (hardlink), or a copy made while the source was still the hashed file.
-// Syncthing replaces a file by renaming a new version over it, so a changed
-// inode, size or mtime means the delivery changed between hash and place.
-bool StillTheHashedFile(const FileDigest& d, const fs::path& source, const fs::path& placed, PlaceMethod method) {
-  struct stat st;
-  const fs::path& check = method == PlaceMethod::kHardlink ? placed : source;
-  if (::lstat(check.c_str(), &st) != 0) return false;
-  int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  return st.st_ino == d.inode && st.st_dev == d.device && st.st_size == d.size && mtime == d.mtime_ns;
-}
 
 bool IsUnder(const fs::path& root, const fs::path& p) {
   fs::path rel = p.lexically_normal().lexically_relative(root);
@@ -258,14 +245,9 @@ ImportOutcome Importer::ApplyNew(const RemoteSource& source, const std::string& 
   int64_t placement = archive_->AddPlacement(dest, d.digest.sha256);
   CrashPoint("after_journal");
   PlaceMethod method;
-  if (Status s = PlaceFile(d.file, dest, &method); !s.ok()) {
+  if (Status s = PlaceFile(d.file, dest, d.digest, &method); !s.ok()) {
     archive_->AbandonPlacement(placement);
     return ErrorOutcome(s);
-  }
-  if (d.digest.inode != 0 && !StillTheHashedFile(d.digest, d.file, dest, method)) {
-    ::unlink(dest.c_str());
-    archive_->AbandonPlacement(placement);
-    return ErrorOutcome(Status::IoError("the delivered file changed while it was imported; retried later"));
   }
   CrashPoint("after_place");
   ImportOutcome o;
@@ -336,7 +318,7 @@ ImportOutcome Importer::ApplyRepair(const RemoteSource& source, const std::strin
   int64_t placement = archive_->AddPlacement(target, d.digest.sha256);
   CrashPoint("after_journal");
   PlaceMethod method;
-  if (Status s = ReplaceFile(d.file, target, &method); !s.ok()) {
+  if (Status s = ReplaceFile(d.file, target, d.digest, &method); !s.ok()) {
     archive_->AbandonPlacement(placement);
     return ErrorOutcome(s);
   }

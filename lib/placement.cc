@@ -20,6 +20,23 @@ fs::path TemporaryPathFor(const fs::path& dest) {
   return dest.parent_path() / ("." + dest.filename().string() + ".indafoto-syncd.tmp");
 }
 
+// True when `placed` (after a hardlink) or `source` (after a copy, which
+// read it) is still the file `hashed` describes.
+static bool StillTheHashedFile(const FileDigest& hashed, const fs::path& source, const fs::path& placed,
+                               PlaceMethod method) {
+  if (hashed.inode == 0) return true;
+  struct stat st;
+  const fs::path& check = method == PlaceMethod::kHardlink ? placed : source;
+  if (::lstat(check.c_str(), &st) != 0) return false;
+  int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return st.st_ino == hashed.inode && st.st_dev == hashed.device && st.st_size == hashed.size &&
+         mtime == hashed.mtime_ns;
+}
+
+static Status ChangedSinceHashed(const fs::path& source) {
+  return Status::IoError(source.string() + " changed after it was hashed; retried later");
+}
+
 static Status EnsureParent(const fs::path& dest) {
   std::error_code ec;
   fs::create_directories(dest.parent_path(), ec);
@@ -56,7 +73,7 @@ static Status CopyToTemporary(const fs::path& source, const fs::path& tmp) {
   return result;
 }
 
-Status PlaceFile(const fs::path& source, const fs::path& dest, PlaceMethod* used) {
+Status PlaceFile(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used) {
   if (Status s = EnsureParent(dest); !s.ok()) return s;
   if (int e = InjectedErrno("place")) return Status::FromErrno(e, "place " + dest.string());
   if (::link(source.c_str(), dest.c_str()) == 0) {
@@ -74,12 +91,16 @@ Status PlaceFile(const fs::path& source, const fs::path& dest, PlaceMethod* used
   } else {
     return Status::FromErrno(errno, "link " + dest.string());
   }
+  if (!StillTheHashedFile(hashed, source, dest, *used)) {
+    ::unlink(dest.c_str());
+    return ChangedSinceHashed(source);
+  }
   Status s = FsyncDirectory(dest.parent_path());
   if (!s.ok()) ::unlink(dest.c_str());
   return s;
 }
 
-Status ReplaceFile(const fs::path& source, const fs::path& dest, PlaceMethod* used) {
+Status ReplaceFile(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used) {
   if (Status s = EnsureParent(dest); !s.ok()) return s;
   if (int e = InjectedErrno("place")) return Status::FromErrno(e, "replace " + dest.string());
   fs::path tmp = TemporaryPathFor(dest);
@@ -91,6 +112,10 @@ Status ReplaceFile(const fs::path& source, const fs::path& dest, PlaceMethod* us
     *used = PlaceMethod::kCopy;
   } else {
     return Status::FromErrno(errno, "link " + tmp.string());
+  }
+  if (!StillTheHashedFile(hashed, source, tmp, *used)) {
+    ::unlink(tmp.c_str());
+    return ChangedSinceHashed(source);
   }
   if (::rename(tmp.c_str(), dest.c_str()) != 0) {
     int err = errno;

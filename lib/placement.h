@@ -14,6 +14,7 @@
 #include <string>
 
 #include "lib/file_util.h"
+#include "lib/sha256.h"
 #include "lib/status.h"
 
 namespace indafoto {
@@ -23,12 +24,20 @@ enum class PlaceMethod { kHardlink, kCopy };
 // The temporary name used while copying to `dest`; crash recovery removes it.
 std::filesystem::path TemporaryPathFor(const std::filesystem::path& dest);
 
+// Both take `hashed`, the digest of `source` computed earlier, and fail
+// (leaving nothing behind) when the bytes placed are not those of the file
+// that was hashed: Syncthing replaces a file by renaming a new version over
+// it, so a changed inode, size or mtime means the delivery changed between
+// hash and place. A digest without an inode (0) is not checked.
+
 // Creates `dest` (which must not exist) with the content of `source`.
 // Creates missing parent directories. On failure nothing is left at `dest`.
-Status PlaceFile(const std::filesystem::path& source, const std::filesystem::path& dest, PlaceMethod* used);
+Status PlaceFile(const std::filesystem::path& source, const std::filesystem::path& dest, const FileDigest& hashed,
+                 PlaceMethod* used);
 
 // Atomically replaces `dest` (which may exist, e.g. a corrupt copy) with the
 // content of `source`, via TemporaryPathFor(dest) and rename.
-Status ReplaceFile(const std::filesystem::path& source, const std::filesystem::path& dest, PlaceMethod* used);
+Status ReplaceFile(const std::filesystem::path& source, const std::filesystem::path& dest, const FileDigest& hashed,
+                   PlaceMethod* used);
 
 }  // namespace indafoto
