@@ -161,9 +161,15 @@ bool RefreshCatalogAndLog(Instance& instance, const RemoteSource& source) {
   bool changed = false;
   std::string used;
   Status s = instance.RefreshCatalog(source, &changed, &used);
-  if (!s.ok()) {
+  int64_t entries = instance.catalog().Count(source.name);
+  if (!s.ok() && s.IsNotFound() && entries == 0) {
+    // A new source whose manifest has not arrived yet: the normal state of
+    // a first sync, not a problem (it would crowd `journalctl -p warning`).
+    spdlog::info("source {}: no catalog yet ({}); files delivered before it are recorded pending", source.name,
+                 s.message());
+  } else if (!s.ok()) {
     spdlog::warn("source {}: catalog not updated ({}): {}; using the previous catalog ({} entries)", source.name,
-                 used, s.message(), instance.catalog().Count(source.name));
+                 used, s.message(), entries);
   } else if (changed) {
     spdlog::info("source {}: catalog from {} ({} entries, reloaded)", source.name, used,
                  instance.catalog().Count(source.name));

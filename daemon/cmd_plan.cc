@@ -61,7 +61,12 @@ int RunPlan(const CommandLine& cl) {
   bool changed = false;
   std::string used;
   Status cs = inst->LoadCatalogInto(source, &store, /*dry_run=*/true, &changed, &used);
-  if (!cs.ok()) {
+  if (cs.IsNotFound()) {
+    // No manifest has arrived yet (and no remote_db_path): an import would
+    // record every delivered file pending, and so says the plan.
+    std::fprintf(stderr, "indafoto-syncd plan: source %s: no catalog yet (%s); delivered files would be pending\n",
+                 source.name.c_str(), cs.message().c_str());
+  } else if (!cs.ok()) {
     std::fprintf(stderr, "indafoto-syncd plan: source %s: cannot read the catalog (%s): %s\n", source.name.c_str(),
                  used.c_str(), cs.message().c_str());
     return ExitCodeFor(cs) == kExitUsage ? kExitUsage : kExitRuntime;

@@ -90,6 +90,7 @@ class Daemon {
   void RequestReconcile(const std::string& why);
   void Wake() { work_timer_.cancel(); }
   void SetState(const std::string& state, const std::string& message);
+  void NotifyStatus();
   net::awaitable<void> ReportProgress();
   const RemoteSource* SourceByFolder(const std::string& folder_id) const;
 
@@ -126,6 +127,11 @@ class Daemon {
   Database heartbeat_db_;  // io thread: the heartbeat `status` reads
   std::mutex progress_mu_;
   std::map<std::string, SourceProgress> progress_;  // guarded by progress_mu_
+
+  // Worker thread: sources whose received folder was missing at the last
+  // reconcile. A folder missing once is usually one Syncthing has not
+  // created yet; missing twice in a row is worth a warning.
+  std::set<std::string> received_folder_missing_;
 };
 
 // ---------------------------------------------------------------------------
@@ -524,7 +530,18 @@ void Daemon::ReconcileAll() {
     ReloadCatalog(source, false);
     PassCounts counts;
     Status s = RunImportPass(instance_->importer(), instance_->archive(), source, Options(source), &counts);
-    if (!s.ok()) spdlog::warn("source {}: reconcile scan stopped: {}", source.name, s.ToString());
+    if (s.IsNotFound() && received_folder_missing_.insert(source.name).second) {
+      spdlog::info("source {}: received folder {} does not exist yet (Syncthing creates it when it starts the "
+                   "folder); looking again at the next reconcile",
+                   source.name, source.local_path.string());
+    } else if (s.IsNotFound()) {
+      spdlog::warn("source {}: received folder {} still does not exist: check local_path in the configuration and "
+                   "the folder's path in Syncthing ({})",
+                   source.name, source.local_path.string(), s.ToString());
+    } else if (!s.ok()) {
+      spdlog::warn("source {}: reconcile scan stopped: {}", source.name, s.ToString());
+    }
+    if (s.ok()) received_folder_missing_.erase(source.name);
     int64_t decided = 0;
     for (const auto& [k, v] : counts.by_status) decided += v;
     if (decided > 0 || counts.errors > 0)
@@ -546,8 +563,27 @@ void Daemon::SetState(const std::string& state, const std::string& message) {
   bool changed = state != state_;
   state_ = state;
   state_message_ = message;
-  // `status` shows a state change at once, not at the next heartbeat.
-  if (changed && heartbeat_db_.is_open()) WriteHeartbeat(heartbeat_db_, state_, state_message_);
+  // `status` and `systemctl status` show a state change at once, not at
+  // the next heartbeat.
+  if (!changed) return;
+  if (heartbeat_db_.is_open()) WriteHeartbeat(heartbeat_db_, state_, state_message_);
+  NotifyStatus();
+}
+
+// STATUS= for `systemctl status`: "STATE: N decisions this session, M failed[; detail]".
+void Daemon::NotifyStatus() {
+  int64_t total_files = 0, total_failed = 0;
+  {
+    std::lock_guard<std::mutex> l(progress_mu_);
+    for (const auto& [name, p] : progress_) {
+      total_files += p.files;
+      auto failed = p.by_status.find(sync_status::kFailed);
+      if (failed != p.by_status.end()) total_failed += failed->second;
+    }
+  }
+  std::string line = state_ + ": " + std::to_string(total_files) + " decisions this session, " +
+                     std::to_string(total_failed) + " failed" + (state_message_.empty() ? "" : "; " + state_message_);
+  sd_notify(0, ("STATUS=" + line).c_str());
 }
 
 net::awaitable<void> Daemon::Housekeeping() {
@@ -618,8 +654,6 @@ net::awaitable<void> Daemon::Housekeeping() {
 net::awaitable<void> Daemon::ReportProgress() {
   SyncthingEndpoint endpoint;
   bool have_endpoint = state_ == "running" && ResolveEndpoint(&endpoint).ok();
-  std::string status_line;
-  int64_t total_files = 0, total_failed = 0;
   for (const RemoteSource& source : config_.sources) {
     SourceProgress p;
     {
@@ -635,8 +669,6 @@ net::awaitable<void> Daemon::ReportProgress() {
       SyncthingDbStatus db;
       if ((co_await client.GetDbStatus(source.folder_id, &db)).ok()) need = db.need_files;
     }
-    total_files += p.files;
-    total_failed += p.by_status["failed"];
     if (delta == 0 && need <= 0) continue;  // quiet source: nothing to say
     std::string eta = need > 0 && rate > 0 ? std::to_string(static_cast<int64_t>(need / rate)) + "s" : "unknown";
     spdlog::info(
@@ -646,9 +678,7 @@ net::awaitable<void> Daemon::ReportProgress() {
         p.by_status["repaired"], p.by_status["pending"], p.by_status["failed"], p.by_status["conflict"],
         p.by_status["skipped"], rate, need < 0 ? std::string("unknown") : std::to_string(need), eta);
   }
-  status_line = state_ + ": " + std::to_string(total_files) + " decisions this session, " +
-                std::to_string(total_failed) + " failed" + (state_message_.empty() ? "" : "; " + state_message_);
-  sd_notify(0, ("STATUS=" + status_line).c_str());
+  NotifyStatus();
 }
 
 int RunDaemonProcess(const Config& config) {

@@ -72,3 +72,10 @@ include(CPack)
 # packaged binary (tests/packaging_test.sh; `--install` also installs it).
 add_test(NAME packaging COMMAND bash ${CMAKE_SOURCE_DIR}/tests/packaging_test.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(packaging PROPERTIES TIMEOUT 600)
+
+# The operator's path of docs/operations.md under a real systemd: a Debian
+# root booted with systemd-nspawn, the package installed with apt-get, the
+# service importing an archive published with Syncthing
+# (tests/systemd_service_test.sh; needs root, exits 77 = skipped otherwise).
+add_test(NAME systemd_service COMMAND bash ${CMAKE_SOURCE_DIR}/tests/systemd_service_test.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(systemd_service PROPERTIES TIMEOUT 1500 SKIP_RETURN_CODE 77)

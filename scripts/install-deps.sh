@@ -6,7 +6,8 @@ PACKAGES=(
   build-essential cmake pkg-config
   libboost-dev libboost-system-dev libsqlite3-dev sqlite3 rapidjson-dev
   libsodium-dev libspdlog-dev catch2 libssl-dev libsystemd-dev
-  syncthing systemd openssl python3 dpkg-dev file
+  syncthing systemd openssl python3 python3-yaml dpkg-dev file curl procps
+  systemd-container debootstrap
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -309,6 +309,25 @@ TEST_CASE("plan shows what import would do and changes nothing", "[import][plan]
   CHECK(text.output.find("add") != std::string::npos);
 }
 
+TEST_CASE("before the manifest arrives, plan and import call every delivered file pending", "[import][plan]") {
+  ImportFixture f(SmallPair(), /*write_config=*/false);
+  // A source known only by its folder: no remote_db_path, no manifest yet.
+  std::ofstream(f.config) << "{\"database_path\": \"A/indafoto.db\", \"remote_sources\": [{\"name\": \"peerB\", "
+                             "\"folder_id\": \"indafoto-b\", \"local_path\": \"received/peerB\"}]}\n";
+  int64_t delivered = static_cast<int64_t>(ListFiles(f.received).size());
+  REQUIRE(delivered > 0);
+  ProcessResult p = f.Run("plan", {"--source", "peerB", "--json"});
+  INFO(p.output);
+  REQUIRE(p.exit_code == 0);
+  CHECK(p.output.find("no catalog yet") != std::string::npos);
+  CHECK(p.output.find("\"pending\":" + std::to_string(delivered)) != std::string::npos);
+  ProcessResult i = f.Run("import");
+  INFO(i.output);
+  REQUIRE(i.exit_code == 0);
+  CHECK(QueryInt(f.a_db(), "SELECT count(*) FROM sync_records WHERE status = 'pending'") == delivered);
+  CHECK(QueryInt(f.a_db(), "SELECT count(*) FROM sync_records WHERE status != 'pending'") == 0);
+}
+
 TEST_CASE("status reports per-source counts and exits 1 on failures", "[import][status]") {
   ImportFixture f(SmallPair());
   REQUIRE(f.Run("import").exit_code == 0);
