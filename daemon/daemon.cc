@@ -45,6 +45,7 @@ constexpr auto kProgressInterval = 30s;
 constexpr int kLongPollSeconds = 60;
 // Manifest files arrive one by one; reload once they have settled.
 constexpr auto kManifestSettle = 500ms;
+constexpr auto kMissingFolderGrace = 10min;
 
 // Per-source progress of this daemon session (worker writes, io reads).
 struct SourceProgress {
@@ -128,10 +129,11 @@ class Daemon {
   std::mutex progress_mu_;
   std::map<std::string, SourceProgress> progress_;  // guarded by progress_mu_
 
-  // Worker thread: sources whose received folder was missing at the last
-  // reconcile. A folder missing once is usually one Syncthing has not
-  // created yet; missing twice in a row is worth a warning.
-  std::set<std::string> received_folder_missing_;
+  // Worker thread: since when each source's received folder has been
+  // missing. Shortly after a source is configured that is normal (Syncthing
+  // has not created the folder yet); after kMissingFolderGrace it is worth
+  // a warning.
+  std::map<std::string, Clock::time_point> received_folder_missing_since_;
 };
 
 // ---------------------------------------------------------------------------
@@ -530,18 +532,21 @@ void Daemon::ReconcileAll() {
     ReloadCatalog(source, false);
     PassCounts counts;
     Status s = RunImportPass(instance_->importer(), instance_->archive(), source, Options(source), &counts);
-    if (s.IsNotFound() && received_folder_missing_.insert(source.name).second) {
-      spdlog::info("source {}: received folder {} does not exist yet (Syncthing creates it when it starts the "
-                   "folder); looking again at the next reconcile",
-                   source.name, source.local_path.string());
-    } else if (s.IsNotFound()) {
-      spdlog::warn("source {}: received folder {} still does not exist: check local_path in the configuration and "
-                   "the folder's path in Syncthing ({})",
-                   source.name, source.local_path.string(), s.ToString());
-    } else if (!s.ok()) {
-      spdlog::warn("source {}: reconcile scan stopped: {}", source.name, s.ToString());
+    if (s.IsNotFound()) {
+      auto [it, first] = received_folder_missing_since_.emplace(source.name, Clock::now());
+      if (first) {
+        spdlog::info("source {}: received folder {} does not exist yet (Syncthing creates it when it starts the "
+                     "folder)",
+                     source.name, source.local_path.string());
+      } else if (Clock::now() - it->second >= kMissingFolderGrace) {
+        spdlog::warn("source {}: received folder {} still does not exist: check local_path in the configuration "
+                     "and the folder's path in Syncthing ({})",
+                     source.name, source.local_path.string(), s.ToString());
+      }
+    } else {
+      received_folder_missing_since_.erase(source.name);
+      if (!s.ok()) spdlog::warn("source {}: reconcile scan stopped: {}", source.name, s.ToString());
     }
-    if (s.ok()) received_folder_missing_.erase(source.name);
     int64_t decided = 0;
     for (const auto& [k, v] : counts.by_status) decided += v;
     if (decided > 0 || counts.errors > 0)

@@ -108,8 +108,9 @@ class ArchiveDb {
   std::map<std::string, int64_t> StatusCounts(const std::string& source);
   std::vector<std::string> PathsWithStatus(const std::string& source, const std::string& status);
 
-  // Placement journal. AddPlacement commits on its own (it must be durable
-  // before the file exists); RemovePlacement runs inside the image's
+  // Placement journal. AddPlacement commits on its own and durably (it must
+  // be on disk before the file exists; every other commit of ours is
+  // synchronous=NORMAL); RemovePlacement runs inside the image's
   // transaction so both commit together.
   int64_t AddPlacement(const std::filesystem::path& absolute_path, const std::string& sha256);
   void RemovePlacement(int64_t id);

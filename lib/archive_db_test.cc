@@ -1,10 +1,29 @@
 #include "lib/archive_db.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <catch2/catch.hpp>
 
 #include "lib/crawler_schema.h"
 #include "testing/archive_generator.h"
 #include "testing/temp_dir.h"
+
+// Counting pass-throughs for fsync/fdatasync: defined in the executable,
+// they interpose libsqlite3.so's calls, so a test can tell which commits
+// reach the disk. Behaviour is unchanged for every other test.
+namespace {
+std::atomic<int> g_syncs{0};
+}  // namespace
+extern "C" int fsync(int fd) {
+  ++g_syncs;
+  return static_cast<int>(::syscall(SYS_fsync, fd));
+}
+extern "C" int fdatasync(int fd) {
+  ++g_syncs;
+  return static_cast<int>(::syscall(SYS_fdatasync, fd));
+}
 
 namespace indafoto {
 
@@ -39,6 +58,32 @@ TEST_CASE("a fresh instance gets the crawler's schema plus ours", "[archive_db]"
   REQUIRE(s.Step());
   CHECK(s.Text(0) == "wal");
   CHECK(SchemaOf(a.db(), "sync_records").find("remote_source TEXT") != std::string::npos);
+}
+
+TEST_CASE("only the placement journal's commit waits for the disk", "[archive_db][durability]") {
+  TempDir dir;
+  ArchiveDb a;
+  REQUIRE(ArchiveDb::Open(dir.path() / "indafoto.db", dir.path() / "indafoto_archive", true, false, &a).ok());
+  auto synchronous = [&] {
+    Statement s = a.db().Prepare("PRAGMA synchronous");
+    return s.Step() ? s.Int(0) : -1;
+  };
+  CHECK(synchronous() == 1);  // NORMAL
+  // A decision's commit (here a pending record) does not fsync.
+  int before = g_syncs;
+  {
+    Transaction t(a.db());
+    a.RecordSync("peer", "x/0/image_1.jpg", 0, "pending", "");
+    t.Commit();
+  }
+  CHECK(g_syncs - before == 0);
+  // The journal row must be on disk before the file is placed.
+  before = g_syncs;
+  int64_t id = a.AddPlacement(dir.path() / "indafoto_archive" / "x" / "0" / "image_1.jpg", std::string(64, 'a'));
+  CHECK(g_syncs - before >= 1);
+  CHECK(synchronous() == 1);  // back to NORMAL
+  REQUIRE(a.Placements().size() == 1);
+  CHECK(a.Placements()[0].id == id);
 }
 
 TEST_CASE("an old crawler database is opened without altering its tables", "[archive_db]") {

@@ -77,6 +77,10 @@ struct TwoPeers {
   }
   void ShareToB() { REQUIRE(st_b.AddFolder(kFolder, received, "receiveonly", {st_a.DeviceId()}).ok()); }
 
+  // Every file A shares, its manifest included: what B's folder holds once
+  // Syncthing has delivered everything. (Without it, "in sync" can be
+  // reported before B has even learned of A's files.)
+  int64_t SharedFileCount() const { return static_cast<int64_t>(ListFiles(a_dir / "indafoto_archive").size()); }
   // Image files A shares (its manifest excluded).
   int64_t SharedImageCount() const {
     int64_t n = 0;
@@ -137,7 +141,7 @@ TEST_CASE("the daemon imports what Syncthing delivers, as it arrives", "[daemon]
   p.StartDaemonB();
   REQUIRE(WaitFor([&] { return ReadFile(p.b_log()).find("connected to Syncthing") != std::string::npos; }, 60s));
   p.ShareToB();
-  REQUIRE(p.st_b.WaitUntilInSync(kFolder, 180s).ok());
+  REQUIRE(p.st_b.WaitUntilInSync(kFolder, 180s, p.SharedFileCount()).ok());
   auto in_sync = std::chrono::steady_clock::now();
   bool all = p.WaitAllDecided(120s);
   auto lag = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - in_sync);
