@@ -249,6 +249,7 @@ ImportOutcome Importer::ApplyNew(const RemoteSource& source, const std::string& 
     archive_->AbandonPlacement(placement);
     return ErrorOutcome(s);
   }
+  counter_.Added(author_folder, dest);  // (if the commit fails, the unlink moves the mtime: listed again)
   CrashPoint("after_place");
   ImportOutcome o;
   try {
@@ -322,6 +323,7 @@ ImportOutcome Importer::ApplyRepair(const RemoteSource& source, const std::strin
     archive_->AbandonPlacement(placement);
     return ErrorOutcome(s);
   }
+  if (new_path) counter_.Added(author_folder, target);
   CrashPoint("after_place");
   ImportOutcome o;
   o.image_id = d.local->id;

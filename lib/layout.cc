@@ -1,5 +1,7 @@
 #include "lib/layout.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -48,46 +50,142 @@ bool IsSafeRelativePath(std::string_view rel) {
   return true;
 }
 
-// Regular files under `dir`, recursively, symlinks not followed.
-static int64_t CountFilesUnder(const fs::path& dir) {
-  int64_t count = 0;
-  std::error_code ec;
-  for (fs::recursive_directory_iterator i(dir, fs::directory_options::skip_permission_denied, ec), end;
-       !ec && i != end; i.increment(ec)) {
-    if (i->is_regular_file(ec) && !i->is_symlink(ec)) ++count;
+namespace {
+
+constexpr int64_t kSettledNs = 2000000000LL;  // an mtime older than this hides no same-tick change
+
+int64_t NowNs() {
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
+// mtime of the directory `path`, or -1 when it is not a directory.
+int64_t DirectoryMtime(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return -1;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+// Calls fn(name, is_directory) for each regular file and directory in
+// `dir` (symlinks and others skipped). POSIX calls rather than
+// std::filesystem: this runs over up to 1000 entries per call, and the
+// path objects cost more than the listing.
+template <typename Fn>
+void ForEachEntry(const std::string& dir, Fn fn) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;
+  while (struct dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0'))) continue;
+    unsigned char type = e->d_type;
+    if (type == DT_UNKNOWN) {
+      struct stat st;
+      if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      type = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR : DT_UNKNOWN;
+    }
+    if (type == DT_REG) fn(e->d_name, false);
+    else if (type == DT_DIR) fn(e->d_name, true);
   }
+  ::closedir(d);
+}
+
+// Regular files under `dir`, recursively, symlinks not followed.
+int64_t CountFilesUnder(const std::string& dir) {
+  int64_t count = 0;
+  ForEachEntry(dir, [&](const char* name, bool is_dir) {
+    if (is_dir) count += CountFilesUnder(dir + "/" + name);
+    else ++count;
+  });
   return count;
 }
 
+// Orders subfolder names as the crawler numbers them: numbers by value,
+// after anything that is not a number.
+bool NewerSubfolder(const std::string& a, const std::string& b) {
+  auto number = [](const std::string& s) -> int64_t {
+    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return -1;
+    return std::stoll(s);
+  };
+  return number(a) > number(b);
+}
+
+}  // namespace
+
+void AuthorFileCounter::ListAuthor(const std::string& author_folder, bool recheck, Author* a) {
+  const std::string dir = (image_root_ / author_folder).string();
+  const int64_t now = NowNs();
+  a->own.mtime_ns = DirectoryMtime(dir);  // before listing: a change during it moves the mtime again
+  a->own.freshness = now - a->own.mtime_ns > kSettledNs ? Freshness::kVerified : Freshness::kListedRecent;
+  a->own.files = 0;
+  a->newest.clear();
+  std::map<std::string, Folder> seen;
+  ForEachEntry(dir, [&](const char* name, bool is_dir) {
+    if (!is_dir) {
+      ++a->own.files;
+      return;
+    }
+    std::string sub = dir + "/" + name;
+    int64_t mtime = DirectoryMtime(sub);
+    auto it = a->subfolders.find(name);
+    bool keep = it != a->subfolders.end() && it->second.mtime_ns == mtime &&
+                (it->second.freshness == Freshness::kVerified || (!recheck && it->second.freshness == Freshness::kOurs));
+    Folder f = keep ? it->second
+                    : Folder{mtime, CountFilesUnder(sub),
+                             now - mtime > kSettledNs ? Freshness::kVerified : Freshness::kListedRecent};
+    seen.emplace(name, f);
+    if (a->newest.empty() || NewerSubfolder(name, a->newest)) a->newest = name;
+  });
+  a->subfolders = std::move(seen);
+  if (recheck) a->checked_all = std::chrono::steady_clock::now();
+}
+
+int64_t AuthorFileCounter::Total(const Author& a) const {
+  int64_t total = a.own.files;
+  for (const auto& [name, f] : a.subfolders) total += f.files;
+  return total;
+}
+
 int64_t AuthorFileCounter::Count(const std::string& author_folder) {
-  std::map<std::string, Subfolder>& cached = cache_[author_folder];
-  struct timespec now;
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  int64_t now_ns = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
-  std::map<std::string, Subfolder> seen;
-  int64_t count = 0;
-  std::error_code ec;
-  for (fs::directory_iterator i(image_root_ / author_folder, ec), end; !ec && i != end; i.increment(ec)) {
-    struct stat st;
-    if (::lstat(i->path().c_str(), &st) != 0) continue;
-    if (S_ISREG(st.st_mode)) {
-      ++count;
-    } else if (S_ISDIR(st.st_mode)) {
-      std::string name = i->path().filename().string();
-      int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-      auto it = cached.find(name);
-      // An mtime this recent may hide a second change within the same clock
-      // tick: list such a (small, current) subfolder again.
-      bool settled = now_ns - mtime > 2000000000LL;
-      Subfolder sub = (settled && it != cached.end() && it->second.mtime_ns == mtime)
-                          ? it->second
-                          : Subfolder{mtime, CountFilesUnder(i->path())};
-      count += sub.files;
-      seen[name] = sub;
+  const std::string dir = (image_root_ / author_folder).string();
+  int64_t mtime = DirectoryMtime(dir);
+  if (mtime < 0) {
+    cache_.erase(author_folder);
+    return 0;
+  }
+  auto [it, is_new] = cache_.try_emplace(author_folder);
+  Author& a = it->second;
+  bool recheck = std::chrono::steady_clock::now() - a.checked_all >= recheck_;
+  if (is_new || recheck || mtime != a.own.mtime_ns || a.own.freshness == Freshness::kListedRecent) {
+    ListAuthor(author_folder, is_new || recheck, &a);
+    return Total(a);
+  }
+  if (!a.newest.empty()) {
+    Folder& f = a.subfolders[a.newest];
+    std::string sub = dir + "/" + a.newest;
+    int64_t sub_mtime = DirectoryMtime(sub);
+    if (sub_mtime != f.mtime_ns || f.freshness == Freshness::kListedRecent) {
+      int64_t now = NowNs();
+      f = Folder{sub_mtime, sub_mtime < 0 ? 0 : CountFilesUnder(sub),
+                 now - sub_mtime > kSettledNs ? Freshness::kVerified : Freshness::kListedRecent};
     }
   }
-  cached = std::move(seen);
-  return count;
+  return Total(a);
+}
+
+void AuthorFileCounter::Added(const std::string& author_folder, const fs::path& file) {
+  auto it = cache_.find(author_folder);
+  if (it == cache_.end()) return;  // the next Count lists the author
+  Author& a = it->second;
+  std::string name = file.parent_path().filename().string();
+  auto sub = a.subfolders.find(name);
+  if (file.parent_path().parent_path().filename() != author_folder || sub == a.subfolders.end() ||
+      sub->second.freshness == Freshness::kListedRecent) {
+    a.own.mtime_ns = -1;  // not a case we can account for: list the author next time
+    return;
+  }
+  sub->second.files += 1;
+  sub->second.mtime_ns = DirectoryMtime(file.parent_path().string());
+  sub->second.freshness = Freshness::kOurs;
 }
 
 LocalPathStyle LocalPathStyle::Learn(const std::string& sample, const fs::path& database_dir,

@@ -7,6 +7,7 @@
 // folder, divided by 1000, at the time the file is added.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -36,25 +37,55 @@ bool IsSafeFileName(std::string_view name);
 inline int64_t SubfolderFor(int64_t existing_files) { return existing_files / 1000; }
 
 // Counts regular files under an author's folder (recursively, symlinks not
-// followed). The crawler counts what is on disk, so we do too. To keep that
-// cheap in folders of 100K files, the count of each subfolder is cached
-// with the subfolder's mtime and re-listed only when the mtime moved (a
-// file was added or removed there) or is under 2 s old; the author folder's own entries are
-// listed each time (they are few: the per-1000 subfolders).
+// followed). The crawler counts what is on disk, so we do too; but listing
+// an author's 400 subfolders for every placed file would make the import
+// slow down as the archive grows. So a count is cached per subfolder with
+// the subfolder's mtime (which moves whenever an entry is added or removed
+// there), and a call looks only where files arrive:
+//   - the author folder's own mtime (a new subfolder, a file directly in it:
+//     the author is listed again);
+//   - the newest (highest-numbered) subfolder, where the crawler and the
+//     importer add files: listed again when its mtime moved;
+//   - every other subfolder at most every `recheck` (changes there are
+//     deletions or repairs, which shift a count by a few files).
+// A listing taken while the mtime is under 2 s old may have missed a change
+// within the same clock tick, so such a folder is listed again until its
+// mtime settles. Files the importer places itself are reported with
+// Added(), which keeps the cache exact without a listing per file.
 class AuthorFileCounter {
  public:
-  explicit AuthorFileCounter(std::filesystem::path image_root) : image_root_(std::move(image_root)) {}
+  explicit AuthorFileCounter(std::filesystem::path image_root,
+                             std::chrono::seconds recheck = std::chrono::seconds(60))
+      : image_root_(std::move(image_root)), recheck_(recheck) {}
   int64_t Count(const std::string& author_folder);
+  // `file` (under image_root/author_folder/<subfolder>/) was just created
+  // by us.
+  void Added(const std::string& author_folder, const std::filesystem::path& file);
   void Forget() { cache_.clear(); }
 
  private:
-  struct Subfolder {
+  enum class Freshness {
+    kVerified,      // listed with a settled mtime
+    kListedRecent,  // listed while its mtime was under 2 s old: list again until settled
+    kOurs,          // counted from Added(); verified at the next recheck
+  };
+  struct Folder {
     int64_t mtime_ns = -1;
     int64_t files = 0;
+    Freshness freshness = Freshness::kVerified;
   };
+  struct Author {
+    Folder own;  // the author folder itself; `files` = regular files directly in it
+    std::map<std::string, Folder> subfolders;
+    std::string newest;  // highest-numbered subfolder ("" when none is numbered)
+    std::chrono::steady_clock::time_point checked_all;
+  };
+  void ListAuthor(const std::string& author_folder, bool recheck, Author* a);
+  int64_t Total(const Author& a) const;
+
   std::filesystem::path image_root_;
-  // author folder -> subfolder name -> cached count
-  std::map<std::string, std::map<std::string, Subfolder>> cache_;
+  std::chrono::seconds recheck_;
+  std::map<std::string, Author> cache_;
 };
 
 // How the local database writes `local_path`, learned from its existing rows

@@ -59,6 +59,44 @@ TEST_CASE("AuthorFileCounter counts files on disk and advances", "[layout]") {
   CHECK(counter.Count("missing") == 0);
 }
 
+TEST_CASE("AuthorFileCounter watches the newest subfolder and rechecks the others", "[layout]") {
+  using namespace std::chrono_literals;
+  TempDir dir;
+  fs::path a = dir.path() / "A";
+  for (const char* sub : {"0", "1"}) {
+    fs::create_directories(a / sub);
+    for (int i = 0; i < 3; ++i) std::ofstream(a / sub / ("f" + std::to_string(i)));
+  }
+  // Settled mtimes, as in an archive that was not touched for an hour.
+  auto hour_ago = fs::file_time_type::clock::now() - 1h;
+  for (const fs::path& p : {a / "0", a / "1", a}) fs::last_write_time(p, hour_ago);
+  AuthorFileCounter counter(dir.path(), /*recheck=*/3600s);
+  AuthorFileCounter exact(dir.path(), /*recheck=*/0s);
+  CHECK(counter.Count("A") == 6);
+  // A deletion in an older subfolder waits for the recheck (by design:
+  // looking there for every file is what made imports slow at 1M images).
+  fs::remove(a / "0" / "f0");
+  CHECK(counter.Count("A") == 6);
+  CHECK(exact.Count("A") == 5);
+  // The newest subfolder, where the crawler adds, is looked at every time.
+  std::ofstream(a / "1" / "crawler");
+  CHECK(counter.Count("A") == 7);
+  CHECK(exact.Count("A") == 6);
+  // A new subfolder is seen at once (the author folder's mtime moved).
+  fs::create_directories(a / "2");
+  std::ofstream(a / "2" / "g");
+  CHECK(counter.Count("A") == 7);  // listed again: the deletion in 0 is seen too
+  CHECK(exact.Count("A") == 7);
+  // Our own placements are counted without a listing.
+  fs::last_write_time(a / "2", hour_ago);
+  fs::last_write_time(a, hour_ago);
+  CHECK(counter.Count("A") == 7);
+  std::ofstream(a / "2" / "ours");
+  counter.Added("A", a / "2" / "ours");
+  CHECK(counter.Count("A") == 8);
+  CHECK(exact.Count("A") == 8);
+}
+
 TEST_CASE("LocalPathStyle follows the database's existing form", "[layout]") {
   fs::path db_dir = "/data/arch";
   fs::path root = "/data/arch/indafoto_archive";
