@@ -286,6 +286,10 @@ net::awaitable<void> Daemon::CheckFolders(SyncthingClient& client) {
       create.label = "indafoto " + source.name;
       create.path = source.local_path.string();
       create.type = "receiveonly";
+      // The publisher writes its manifest after the images it lists, so
+      // newest first brings the catalog before the files: they are then
+      // imported as they arrive instead of waiting as pending.
+      create.order = "newestFirst";
       if (!source.device_id.empty()) create.device_ids.push_back(source.device_id);
       Status c = co_await client.PutFolder(create);
       if (c.ok())

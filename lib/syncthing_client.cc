@@ -150,7 +150,8 @@ Status FolderFromValue(const rapidjson::Value& v, SyncthingFolder* out) {
   if (!GetStr(v, "id", &f.id) || !GetStr(v, "label", &f.label) || !GetStr(v, "path", &f.path) ||
       !GetStr(v, "type", &f.type) || !GetInt(v, "rescanIntervalS", &f.rescan_interval_s) ||
       !GetBool(v, "fsWatcherEnabled", &f.fs_watcher_enabled) ||
-      !GetInt(v, "fsWatcherDelayS", &f.fs_watcher_delay_s) || !GetBool(v, "paused", &f.paused)) {
+      !GetInt(v, "fsWatcherDelayS", &f.fs_watcher_delay_s) || !GetBool(v, "paused", &f.paused) ||
+      !GetStr(v, "order", &f.order)) {
     return Status::Corrupt("Syncthing folder config: a field has an unexpected type");
   }
   if (f.id.empty()) return Status::Corrupt("Syncthing folder config: no \"id\"");
@@ -270,6 +271,8 @@ std::string SyncthingFolderJson(const SyncthingFolder& f) {
   w.Int(f.fs_watcher_delay_s);
   w.Key("paused");
   w.Bool(f.paused);
+  w.Key("order");
+  w.String(f.order.c_str(), static_cast<rapidjson::SizeType>(f.order.size()));
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
 }

@@ -62,6 +62,9 @@ struct SyncthingFolder {
   bool fs_watcher_enabled = true;
   int fs_watcher_delay_s = 10;
   bool paused = false;
+  // Pull order: random (Syncthing's default), alphabetic, smallestFirst,
+  // largestFirst, oldestFirst, newestFirst.
+  std::string order = "random";
 };
 
 Status ParseSyncthingFolder(std::string_view json, SyncthingFolder* out);

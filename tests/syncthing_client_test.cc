@@ -144,6 +144,7 @@ TEST_CASE("SyncthingClient: ping, API key errors, unreachable Syncthing", "[sync
     f.path = (dir.path() / "received").string();
     f.type = "receiveonly";
     f.device_ids = {st.DeviceId()};
+    f.order = "newestFirst";
     REQUIRE_OK(RunSyncthingCall(ep, [&f](SyncthingClient& c) { return c.PutFolder(f); }));
 
     SyncthingFolder back;
@@ -154,6 +155,7 @@ TEST_CASE("SyncthingClient: ping, API key errors, unreachable Syncthing", "[sync
     CHECK(back.path == f.path);
     CHECK(back.label == "Indafoto source");
     CHECK(back.device_ids == std::vector<std::string>{st.DeviceId()});
+    CHECK(back.order == "newestFirst");
     CHECK(raw.find("\"markerName\"") != std::string::npos);  // defaults filled in by Syncthing
 
     std::vector<SyncthingFolder> all;
