@@ -178,9 +178,14 @@ void AuthorFileCounter::Added(const std::string& author_folder, const fs::path& 
   Author& a = it->second;
   std::string name = file.parent_path().filename().string();
   auto sub = a.subfolders.find(name);
-  if (file.parent_path().parent_path().filename() != author_folder || sub == a.subfolders.end() ||
-      sub->second.freshness == Freshness::kListedRecent) {
+  if (file.parent_path().parent_path().filename() != author_folder || sub == a.subfolders.end()) {
     a.own.mtime_ns = -1;  // not a case we can account for: list the author next time
+    return;
+  }
+  if (sub->second.freshness == Freshness::kListedRecent) {
+    // Listed again anyway while recent: by the next Count if it is the
+    // newest subfolder, else by a listing of the author.
+    if (name != a.newest) a.own.mtime_ns = -1;
     return;
   }
   sub->second.files += 1;

@@ -97,6 +97,29 @@ TEST_CASE("AuthorFileCounter watches the newest subfolder and rechecks the other
   CHECK(exact.Count("A") == 8);
 }
 
+TEST_CASE("AuthorFileCounter stays exact while the crawler and the importer both add", "[layout]") {
+  using namespace std::chrono_literals;
+  TempDir dir;
+  fs::path sub = dir.path() / "A" / "0";
+  fs::create_directories(sub);
+  std::ofstream(sub / "old");
+  auto hour_ago = fs::file_time_type::clock::now() - 1h;
+  fs::last_write_time(sub, hour_ago);
+  fs::last_write_time(dir.path() / "A", hour_ago);
+  AuthorFileCounter counter(dir.path(), 3600s);
+  int64_t truth = 1;
+  CHECK(counter.Count("A") == truth);
+  for (int i = 0; i < 20; ++i) {
+    std::ofstream(sub / ("crawler" + std::to_string(i)));
+    ++truth;
+    CHECK(counter.Count("A") == truth);
+    std::ofstream(sub / ("ours" + std::to_string(i)));
+    counter.Added("A", sub / ("ours" + std::to_string(i)));
+    ++truth;
+    CHECK(counter.Count("A") == truth);
+  }
+}
+
 TEST_CASE("LocalPathStyle follows the database's existing form", "[layout]") {
   fs::path db_dir = "/data/arch";
   fs::path root = "/data/arch/indafoto_archive";
