@@ -17,6 +17,14 @@ CREATE TABLE IF NOT EXISTS syncd_catalog_entries (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS syncd_catalog_by_sha256 ON syncd_catalog_entries(source, sha256);
 CREATE INDEX IF NOT EXISTS syncd_catalog_by_url ON syncd_catalog_entries(source, url);
+-- Paths whose entry differed from the previous load of their source:
+-- metadata the importer may still have to merge into images it already
+-- holds (Importer::MergeCatalogChanges takes them off).
+CREATE TABLE IF NOT EXISTS syncd_catalog_changes (
+    source TEXT NOT NULL,
+    rel_path TEXT NOT NULL,
+    PRIMARY KEY (source, rel_path)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS syncd_catalog_sources (
     source TEXT PRIMARY KEY,
     fingerprint TEXT,
@@ -31,6 +39,11 @@ CREATE TABLE IF NOT EXISTS syncd_catalog_sources (
 Status CatalogStore::Open(Database* db, CatalogStore* out) {
   try {
     db->Exec(kCatalogSchemaSql);
+    // Which load last listed an entry: entries a new load does not list
+    // are swept. (Added here so that state databases made before it keep
+    // working.)
+    if (!db->HasColumn("syncd_catalog_entries", "load_generation"))
+      db->Exec("ALTER TABLE syncd_catalog_entries ADD COLUMN load_generation INTEGER NOT NULL DEFAULT 0");
   } catch (const SqliteError& e) {
     return e.ToStatus();
   }
@@ -50,27 +63,58 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
     }
     // One transaction: either the whole new catalog replaces the old one or,
     // on any error below, the rollback in ~Transaction keeps the old one.
+    // Entries are compared with the previous load rather than deleted and
+    // inserted, so that a changed entry is noted in syncd_catalog_changes.
     Transaction t(*db_);
-    Statement del = db_->Prepare("DELETE FROM syncd_catalog_entries WHERE source = ?");
-    del.Bind(1, source);
-    del.Run();
-    Statement ins = db_->Prepare(
-        "INSERT OR IGNORE INTO syncd_catalog_entries (source, rel_path, sha256, url, record) VALUES (?, ?, ?, ?, ?)");
+    const int64_t generation = Generation(source) + 1;
+    Statement find = db_->Prepare(
+        "SELECT record, load_generation FROM syncd_catalog_entries WHERE source = ? AND rel_path = ?");
+    Statement touch = db_->Prepare(
+        "UPDATE syncd_catalog_entries SET load_generation = ? WHERE source = ? AND rel_path = ?");
+    Statement put = db_->Prepare(
+        "INSERT OR REPLACE INTO syncd_catalog_entries (source, rel_path, sha256, url, record, load_generation) "
+        "VALUES (?, ?, ?, ?, ?, ?)");
+    Statement note_change =
+        db_->Prepare("INSERT OR IGNORE INTO syncd_catalog_changes (source, rel_path) VALUES (?, ?)");
     int64_t count = 0, duplicates = 0;
     Status read = reader.ReadAll([&](const RemoteImage& img) -> Status {
-      ins.Bind(1, source).Bind(2, img.rel_path);
-      if (img.sha256.empty()) ins.BindNull(3);
-      else ins.Bind(3, img.sha256);
+      std::string record = RemoteImageToJson(img);
+      find.Reset();
+      find.Bind(1, source).Bind(2, img.rel_path);
+      bool existed = find.Step();
+      if (existed && find.Int(1) == generation) {  // listed twice in this load
+        ++duplicates;
+        return Status::Ok();
+      }
+      ++count;
+      if (existed && find.Text(0) == record) {
+        touch.Bind(1, generation).Bind(2, source).Bind(3, img.rel_path);
+        touch.Run();
+        return Status::Ok();
+      }
+      put.Bind(1, source).Bind(2, img.rel_path);
+      if (img.sha256.empty()) put.BindNull(3);
+      else put.Bind(3, img.sha256);
       const Value& url = img.Get("url");
-      if (url.IsMissing()) ins.BindNull(4);
-      else ins.Bind(4, url.ToString());
-      ins.Bind(5, RemoteImageToJson(img));
-      ins.Run();
-      if (db_->Changes() == 0) ++duplicates;
-      else ++count;
+      if (url.IsMissing()) put.BindNull(4);
+      else put.Bind(4, url.ToString());
+      put.Bind(5, record).Bind(6, generation);
+      put.Run();
+      if (existed) {
+        note_change.Bind(1, source).Bind(2, img.rel_path);
+        note_change.Run();
+      }
       return Status::Ok();
     });
     if (!read.ok()) return read;
+    Statement sweep = db_->Prepare("DELETE FROM syncd_catalog_entries WHERE source = ? AND load_generation != ?");
+    sweep.Bind(1, source).Bind(2, generation);
+    sweep.Run();
+    Statement sweep_changes = db_->Prepare(
+        "DELETE FROM syncd_catalog_changes WHERE source = ?1 AND NOT EXISTS (SELECT 1 FROM syncd_catalog_entries e "
+        "WHERE e.source = ?1 AND e.rel_path = syncd_catalog_changes.rel_path)");
+    sweep_changes.Bind(1, source);
+    sweep_changes.Run();
     if (duplicates > 0)
       spdlog::warn("source {}: {} catalog entries repeat a path already listed; the first one is used", source,
                    duplicates);
@@ -107,6 +151,29 @@ int64_t CatalogStore::Count(const std::string& source) {
   Statement q = db_->Prepare("SELECT entry_count FROM syncd_catalog_sources WHERE source = ?");
   q.Bind(1, source);
   return q.Step() ? q.Int(0) : 0;
+}
+
+Status CatalogStore::ChangedPaths(const std::string& source, int64_t limit, std::vector<std::string>* out) {
+  out->clear();
+  try {
+    Statement q = db_->Prepare("SELECT rel_path FROM syncd_catalog_changes WHERE source = ? ORDER BY rel_path LIMIT ?");
+    q.Bind(1, source).Bind(2, limit);
+    while (q.Step()) out->push_back(q.Text(0));
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+Status CatalogStore::ForgetChange(const std::string& source, const std::string& rel_path) {
+  try {
+    Statement q = db_->Prepare("DELETE FROM syncd_catalog_changes WHERE source = ? AND rel_path = ?");
+    q.Bind(1, source).Bind(2, rel_path);
+    q.Run();
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
 }
 
 int64_t CatalogStore::Generation(const std::string& source) {

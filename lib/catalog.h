@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "lib/remote_image.h"
 #include "lib/sqlite.h"
@@ -52,6 +53,11 @@ class CatalogStore {
   // A counter that grows each time the catalog of `source` changes; the
   // importer retries pending files when it moves.
   int64_t Generation(const std::string& source);
+  // Paths of `source` whose entry changed in a load (same path, different
+  // record) and that ForgetChange has not taken off yet; up to `limit`, in
+  // path order.
+  Status ChangedPaths(const std::string& source, int64_t limit, std::vector<std::string>* out);
+  Status ForgetChange(const std::string& source, const std::string& rel_path);
   // Streams all entries of `source` in path order.
   Status ForEach(const std::string& source, const std::function<Status(const RemoteImage&)>& fn);
 

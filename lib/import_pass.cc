@@ -82,6 +82,11 @@ class HashPipeline {
 
 Status RunImportPass(Importer& importer, ArchiveDb& archive, const RemoteSource& source, const PassOptions& options,
                      PassCounts* counts) {
+  // Metadata first: images already here whose catalog entry changed.
+  int64_t merged = 0;
+  Status changes = importer.MergeCatalogChanges(source, &merged);
+  if (merged > 0) counts->by_status[sync_status::kMerged] += merged;
+  if (!changes.ok()) return changes;
   HashPipeline pipeline(importer, source, options, counts);
   Status db_error;
   Status walk = WalkReceivedFolder(source.local_path, [&](const std::string& rel) {

@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "lib/fault_injection.h"
+#include "lib/logging.h"
 #include "lib/placement.h"
 #include "lib/received_folder.h"
 
@@ -217,6 +218,43 @@ ImportOutcome Importer::ApplyRecordOnly(const RemoteSource& source, const std::s
   archive_->RecordSync(source.name, rel_path, o.image_id, status, d.message);
   t.Commit();
   return o;
+}
+
+Status Importer::MergeCatalogChanges(const RemoteSource& source, int64_t* merged) {
+  for (;;) {
+    std::vector<std::string> paths;
+    if (Status s = catalog_->ChangedPaths(source.name, 500, &paths); !s.ok()) return s;
+    if (paths.empty()) return Status::Ok();
+    for (const std::string& rel : paths) {
+      try {
+        std::optional<SyncRecord> r = archive_->FindSyncRecord(source.name, rel);
+        RemoteImage entry;
+        std::optional<LocalImage> local;
+        bool taken = r && r->image_id > 0 &&
+                     (r->status == sync_status::kImported || r->status == sync_status::kMerged ||
+                      r->status == sync_status::kDuplicate || r->status == sync_status::kRepaired);
+        if (taken && catalog_->FindByPath(source.name, rel, &entry).ok()) local = archive_->FindById(r->image_id);
+        // A different sha256 is a different file: its delivery decides.
+        if (local && (local->sha256.empty() || entry.sha256.empty() || local->sha256 == entry.sha256)) {
+          Transaction t(archive_->db());
+          int filled = archive_->FillMissingColumns(local->id, entry);
+          int added = archive_->AddRelations(local->id, entry);
+          if (filled > 0 || added > 0) {
+            std::string message = "catalog entry changed: " + std::to_string(filled) + " columns filled, " +
+                                  std::to_string(added) + " relations added";
+            archive_->RecordSync(source.name, rel, local->id, sync_status::kMerged, message);
+            t.Commit();
+            ++*merged;
+            LogDecision(spdlog::level::debug, source.name, rel, sync_status::kMerged, message);
+          }
+        }
+      } catch (const SqliteError& e) {
+        return e.ToStatus();  // the change stays noted: retried at the next pass
+      }
+      // After the commit: a crash in between merges again, which adds nothing.
+      if (Status s = catalog_->ForgetChange(source.name, rel); !s.ok()) return s;
+    }
+  }
 }
 
 fs::path Importer::NewImagePath(const RemoteImage& entry, const std::string& rel_path, std::string* author_folder) {

@@ -80,6 +80,13 @@ class Importer {
   ImportOutcome ImportFile(const RemoteSource& source, const std::string& rel_path,
                            const FileDigest* digest = nullptr);
   ImportOutcome Apply(const RemoteSource& source, const std::string& rel_path, const Decision& d);
+  // Images already taken from `source` whose catalog entry has changed since
+  // (the publisher added tags, filled a column, ...) get what is new: NULL
+  // or empty columns filled, tags/albums/collections united, recorded as
+  // `merged`; nothing local is overwritten. Files are not read: the image
+  // is the same one as long as the entry's sha256 still matches. Adds the
+  // number of images changed to *merged.
+  Status MergeCatalogChanges(const RemoteSource& source, int64_t* merged);
   // True when the catalog of `source` lists `rel_path` (so hashing it now is
   // not wasted: without an entry the file is only recorded as pending).
   bool InCatalog(const RemoteSource& source, const std::string& rel_path);

@@ -124,6 +124,53 @@ TEST_CASE("import fills NULL and empty columns of a shared image from the remote
   }
 }
 
+TEST_CASE("metadata the remote adds later reaches images already imported", "[import]") {
+  ImportFixture f(SmallPair());
+  REQUIRE(f.Run("import").exit_code == 0);
+  // An image new to A (imported) and one both had (merged): the remote's
+  // crawler later adds a tag to both and fills the imported one's title,
+  // which the local copy lacks. Nothing is delivered again: only the
+  // catalog changes.
+  std::string imported_url = QueryStrings(f.a_db(), "SELECT i.url FROM images i JOIN sync_records r ON r.image_id = "
+                                                    "i.id WHERE r.status = 'imported' ORDER BY i.id LIMIT 1")
+                                 .at(0);
+  std::string merged_url = QueryStrings(f.a_db(), "SELECT i.url FROM images i JOIN sync_records r ON r.image_id = "
+                                                  "i.id WHERE r.status IN ('merged', 'duplicate') ORDER BY i.id LIMIT 1")
+                               .at(0);
+  ExecSql(f.a_db(), "UPDATE images SET description = NULL WHERE url = '" + imported_url + "'");
+  ExecSql(f.b_db(), "INSERT INTO tags (name, count) VALUES ('added later', 2)");
+  for (const std::string& url : {imported_url, merged_url}) {
+    ExecSql(f.b_db(), "INSERT INTO image_tags (image_id, tag_id) SELECT i.id, t.id FROM images i, tags t WHERE i.url = '" +
+                          url + "' AND t.name = 'added later'");
+  }
+  ExecSql(f.b_db(), "UPDATE images SET description = 'written later' WHERE url = '" + imported_url + "'");
+  std::string unrelated = DumpArchive(f.a_db());
+
+  ProcessResult r = f.Run("import");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  for (const std::string& url : {imported_url, merged_url}) {
+    INFO(url);
+    std::vector<std::string> tags = TagsOf(f.a_db(), url);
+    CHECK(std::find(tags.begin(), tags.end(), "added later") != tags.end());
+    CHECK(Strings(f.a_db(),
+                  "SELECT r.status FROM sync_records r JOIN images i ON i.id = r.image_id WHERE i.url = ? "
+                  "ORDER BY r.id DESC LIMIT 1",
+                  url) == std::vector<std::string>{"merged"});
+  }
+  CHECK(Strings(f.a_db(), "SELECT description FROM images WHERE url = ?", imported_url) ==
+        std::vector<std::string>{"written later"});
+  CHECK(QueryInt(f.a_db(), "SELECT count(*) FROM sync_records WHERE error_message LIKE 'catalog entry changed%'") == 2);
+  // Nothing else moved, and a further run changes nothing.
+  CHECK(QueryInt(f.a_db(), "SELECT count(*) FROM images") ==
+        QueryInt(f.a_db(), "SELECT count(DISTINCT url) FROM images"));
+  std::string after = DumpArchive(f.a_db());
+  CHECK(after != unrelated);
+  REQUIRE(f.Run("import").exit_code == 0);
+  CHECK(DumpArchive(f.a_db()) == after);
+  CHECK(CheckArchive(f.a_db(), f.a_root()).ok());
+}
+
 TEST_CASE("a corrupt delivery is recorded as failed with both hashes and not imported", "[import][faults]") {
   ImportFixture f(SmallPair());
   std::string rel = *ListFiles(f.received).rbegin();
