@@ -79,15 +79,17 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
     int64_t count = 0, duplicates = 0;
     Status read = reader.ReadAll([&](const RemoteImage& img) -> Status {
       std::string record = RemoteImageToJson(img);
-      find.Reset();
       find.Bind(1, source).Bind(2, img.rel_path);
       bool existed = find.Step();
-      if (existed && find.Int(1) == generation) {  // listed twice in this load
+      bool same = existed && find.Text(0) == record;
+      bool listed_twice = existed && find.Int(1) == generation;
+      find.Reset();  // done reading before this table is written
+      if (listed_twice) {
         ++duplicates;
         return Status::Ok();
       }
       ++count;
-      if (existed && find.Text(0) == record) {
+      if (same) {
         touch.Bind(1, generation).Bind(2, source).Bind(3, img.rel_path);
         touch.Run();
         return Status::Ok();
