@@ -10,10 +10,8 @@ namespace indafoto {
 namespace fs = std::filesystem;
 
 namespace sync_status {
-bool IsFinal(const std::string& s) {
-  return s == kImported || s == kMerged || s == kDuplicate || s == kRepaired || s == kConflict ||
-         s == kSkipped;
-}
+bool IsFinal(const std::string& s) { return TookImage(s) || s == kConflict || s == kSkipped; }
+bool TookImage(const std::string& s) { return s == kImported || s == kMerged || s == kDuplicate || s == kRepaired; }
 }  // namespace sync_status
 
 namespace {

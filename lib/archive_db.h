@@ -40,6 +40,9 @@ inline constexpr const char* kConflict = "conflict";    // same url, different v
 inline constexpr const char* kSkipped = "skipped";      // author banned locally
 // Final statuses are not re-examined by a reconcile scan.
 bool IsFinal(const std::string& status);
+// The delivery left the source's image in the archive (imported, merged,
+// duplicate, repaired): the record's image_id is that image.
+bool TookImage(const std::string& status);
 }  // namespace sync_status
 
 struct LocalImage {

@@ -64,9 +64,7 @@ class HashPipeline {
     if (!o.error.ok()) ++counts_->errors;
     else if (o.unchanged) ++counts_->unchanged;
     else if (!o.status.empty()) ++counts_->by_status[o.status];
-    if (o.status == sync_status::kImported || o.status == sync_status::kMerged ||
-        o.status == sync_status::kRepaired || o.status == sync_status::kDuplicate)
-      if (!o.unchanged) counts_->bytes += o.bytes;
+    if (sync_status::TookImage(o.status) && !o.unchanged) counts_->bytes += o.bytes;
     if (options_.on_outcome) options_.on_outcome(rel_path, o);
   }
 

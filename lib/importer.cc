@@ -228,24 +228,16 @@ Status Importer::MergeCatalogChanges(const RemoteSource& source, int64_t* merged
     for (const std::string& rel : paths) {
       try {
         std::optional<SyncRecord> r = archive_->FindSyncRecord(source.name, rel);
-        RemoteImage entry;
-        std::optional<LocalImage> local;
-        bool taken = r && r->image_id > 0 &&
-                     (r->status == sync_status::kImported || r->status == sync_status::kMerged ||
-                      r->status == sync_status::kDuplicate || r->status == sync_status::kRepaired);
-        if (taken && catalog_->FindByPath(source.name, rel, &entry).ok()) local = archive_->FindById(r->image_id);
+        Decision d;
+        if (r && r->image_id > 0 && sync_status::TookImage(r->status) &&
+            catalog_->FindByPath(source.name, rel, &d.entry).ok())
+          d.local = archive_->FindById(r->image_id);
         // A different sha256 is a different file: its delivery decides.
-        if (local && (local->sha256.empty() || entry.sha256.empty() || local->sha256 == entry.sha256)) {
-          Transaction t(archive_->db());
-          int filled = archive_->FillMissingColumns(local->id, entry);
-          int added = archive_->AddRelations(local->id, entry);
-          if (filled > 0 || added > 0) {
-            std::string message = "catalog entry changed: " + std::to_string(filled) + " columns filled, " +
-                                  std::to_string(added) + " relations added";
-            archive_->RecordSync(source.name, rel, local->id, sync_status::kMerged, message);
-            t.Commit();
+        if (d.local && (d.local->sha256.empty() || d.entry.sha256.empty() || d.local->sha256 == d.entry.sha256)) {
+          ImportOutcome o = ApplyMerge(source, rel, d, "catalog entry changed");
+          if (!o.unchanged && o.status == sync_status::kMerged) {
             ++*merged;
-            LogDecision(spdlog::level::debug, source.name, rel, sync_status::kMerged, message);
+            LogDecision(spdlog::level::debug, source.name, rel, o.status, o.message);
           }
         }
       } catch (const SqliteError& e) {
@@ -320,7 +312,8 @@ ImportOutcome Importer::ApplyNew(const RemoteSource& source, const std::string& 
   return o;
 }
 
-ImportOutcome Importer::ApplyMerge(const RemoteSource& source, const std::string& rel_path, const Decision& d) {
+ImportOutcome Importer::ApplyMerge(const RemoteSource& source, const std::string& rel_path, const Decision& d,
+                                   const std::string& why) {
   ImportOutcome o;
   o.image_id = d.local->id;
   o.local_path = d.local->local_path;
@@ -333,6 +326,7 @@ ImportOutcome Importer::ApplyMerge(const RemoteSource& source, const std::string
   bool changed = filled > 0 || added > 0 || d.update_sha256;
   o.status = changed ? sync_status::kMerged : sync_status::kDuplicate;
   o.message = changed ? std::to_string(filled) + " columns filled, " + std::to_string(added) + " relations added" : "";
+  if (!why.empty() && !o.message.empty()) o.message = why + ": " + o.message;
   if (!changed && prev && sync_status::IsFinal(prev->status) && prev->image_id == d.local->id) {
     o.unchanged = true;  // already accounted for; leave the record as it is
     o.status = prev->status;

@@ -95,7 +95,9 @@ class Importer {
   ImportOutcome ApplyRecordOnly(const RemoteSource& source, const std::string& rel_path, const Decision& d,
                                 const char* status);
   ImportOutcome ApplyNew(const RemoteSource& source, const std::string& rel_path, const Decision& d);
-  ImportOutcome ApplyMerge(const RemoteSource& source, const std::string& rel_path, const Decision& d);
+  // `why`, when given, prefixes the recorded message.
+  ImportOutcome ApplyMerge(const RemoteSource& source, const std::string& rel_path, const Decision& d,
+                           const std::string& why = "");
   ImportOutcome ApplyRepair(const RemoteSource& source, const std::string& rel_path, const Decision& d);
   std::filesystem::path NewImagePath(const RemoteImage& entry, const std::string& rel_path, std::string* author_folder);
 
