@@ -510,12 +510,12 @@ PassOptions Daemon::Options(const RemoteSource& source) {
 
 void Daemon::ReloadCatalog(const RemoteSource& source, bool retry_pending) {
   if (!RefreshCatalogAndLog(*instance_, source)) return;
+  if (!retry_pending) return;  // a reconcile: its RunImportPass merges changed entries and retries
   int64_t merged = 0;
   if (Status s = instance_->importer().MergeCatalogChanges(source, &merged); !s.ok())
     spdlog::warn("source {}: changed catalog entries not merged yet (retried at the next reconcile): {}",
                  source.name, s.ToString());
   if (merged > 0) spdlog::info("source {}: {} image(s) updated from changed catalog entries", source.name, merged);
-  if (!retry_pending) return;
   std::vector<std::string> retry;
   try {
     retry = instance_->archive().PathsWithStatus(source.name, sync_status::kPending);
