@@ -162,7 +162,7 @@ bool RefreshCatalogAndLog(Instance& instance, const RemoteSource& source) {
   std::string used;
   Status s = instance.RefreshCatalog(source, &changed, &used);
   int64_t entries = instance.catalog().Count(source.name);
-  if (s.IsNotFound() && used == "none" && entries == 0) {
+  if (s.IsNotFound() && used == kNoCatalogYet && entries == 0) {
     // A new source whose manifest has not arrived yet (and no remote_db_path
     // is configured): the normal state of a first sync, not a problem (it
     // would crowd `journalctl -p warning`).

@@ -61,7 +61,7 @@ int RunPlan(const CommandLine& cl) {
   bool changed = false;
   std::string used;
   Status cs = inst->LoadCatalogInto(source, &store, /*dry_run=*/true, &changed, &used);
-  if (cs.IsNotFound() && used == "none") {
+  if (cs.IsNotFound() && used == kNoCatalogYet) {
     // No manifest has arrived yet (and no remote_db_path): an import would
     // record every delivered file pending, and so says the plan.
     std::fprintf(stderr, "indafoto-syncd plan: source %s: no catalog yet (%s); delivered files would be pending\n",

@@ -67,7 +67,7 @@ Status Instance::LoadCatalogInto(const RemoteSource& source, CatalogStore* store
     *description = reader.Describe();
     return store->Load(source.name, reader, changed);
   }
-  *description = "none";
+  *description = kNoCatalogYet;
   return Status::NotFound("source '" + source.name + "' has no catalog: no manifest in " +
                           source.local_path.string() + "/.indafoto-sync and no remote_db_path configured");
 }

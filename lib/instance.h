@@ -20,6 +20,10 @@
 
 namespace indafoto {
 
+// The catalog description of a source with neither a manifest nor a
+// remote_db_path (see Instance::RefreshCatalog).
+inline constexpr const char* kNoCatalogYet = "none";
+
 class Instance {
  public:
   enum class Access {
@@ -43,7 +47,9 @@ class Instance {
   // `source`: from the signed manifest in its received folder when there is
   // one (its publisher key pinned on first sight), else from
   // `remote_db_path`. On error the previous catalog stays.
-  // `description` says which was used.
+  // `description` says which was used, or is kNoCatalogYet (with NotFound)
+  // when the source has neither: a new source whose manifest has not
+  // arrived.
   Status RefreshCatalog(const RemoteSource& source, bool* changed, std::string* description);
   // The same, into another store (plan's temporary one). With `dry_run`,
   // nothing of this instance's state is written (e.g. no key is pinned).
