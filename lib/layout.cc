@@ -111,11 +111,21 @@ bool NewerSubfolder(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+AuthorFileCounter::Freshness AuthorFileCounter::FreshnessOf(int64_t mtime_ns, int64_t now_ns) {
+  return now_ns - mtime_ns > kSettledNs ? Freshness::kVerified : Freshness::kListedRecent;
+}
+
+// Lists `path` (mtime taken before the listing, so a change during it moves
+// the mtime again).
+AuthorFileCounter::Folder AuthorFileCounter::ListFolder(const std::string& path, int64_t mtime_ns, int64_t now_ns) {
+  return Folder{mtime_ns, mtime_ns < 0 ? 0 : CountFilesUnder(path), FreshnessOf(mtime_ns, now_ns)};
+}
+
 void AuthorFileCounter::ListAuthor(const std::string& author_folder, bool recheck, Author* a) {
   const std::string dir = (image_root_ / author_folder).string();
   const int64_t now = NowNs();
   a->own.mtime_ns = DirectoryMtime(dir);  // before listing: a change during it moves the mtime again
-  a->own.freshness = now - a->own.mtime_ns > kSettledNs ? Freshness::kVerified : Freshness::kListedRecent;
+  a->own.freshness = FreshnessOf(a->own.mtime_ns, now);
   a->own.files = 0;
   a->newest.clear();
   std::map<std::string, Folder> seen;
@@ -129,10 +139,7 @@ void AuthorFileCounter::ListAuthor(const std::string& author_folder, bool rechec
     auto it = a->subfolders.find(name);
     bool keep = it != a->subfolders.end() && it->second.mtime_ns == mtime &&
                 (it->second.freshness == Freshness::kVerified || (!recheck && it->second.freshness == Freshness::kOurs));
-    Folder f = keep ? it->second
-                    : Folder{mtime, CountFilesUnder(sub),
-                             now - mtime > kSettledNs ? Freshness::kVerified : Freshness::kListedRecent};
-    seen.emplace(name, f);
+    seen.emplace(name, keep ? it->second : ListFolder(sub, mtime, now));
     if (a->newest.empty() || NewerSubfolder(name, a->newest)) a->newest = name;
   });
   a->subfolders = std::move(seen);
@@ -163,11 +170,7 @@ int64_t AuthorFileCounter::Count(const std::string& author_folder) {
     Folder& f = a.subfolders[a.newest];
     std::string sub = dir + "/" + a.newest;
     int64_t sub_mtime = DirectoryMtime(sub);
-    if (sub_mtime != f.mtime_ns || f.freshness == Freshness::kListedRecent) {
-      int64_t now = NowNs();
-      f = Folder{sub_mtime, sub_mtime < 0 ? 0 : CountFilesUnder(sub),
-                 now - sub_mtime > kSettledNs ? Freshness::kVerified : Freshness::kListedRecent};
-    }
+    if (sub_mtime != f.mtime_ns || f.freshness == Freshness::kListedRecent) f = ListFolder(sub, sub_mtime, NowNs());
   }
   return Total(a);
 }

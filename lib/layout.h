@@ -80,6 +80,8 @@ class AuthorFileCounter {
     std::string newest;  // highest-numbered subfolder ("" when none is numbered)
     std::chrono::steady_clock::time_point checked_all;
   };
+  static Freshness FreshnessOf(int64_t mtime_ns, int64_t now_ns);
+  static Folder ListFolder(const std::string& path, int64_t mtime_ns, int64_t now_ns);
   void ListAuthor(const std::string& author_folder, bool recheck, Author* a);
   int64_t Total(const Author& a) const;
 
