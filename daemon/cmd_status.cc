@@ -32,7 +32,7 @@ int RunStatus(const CommandLine& cl) {
   Config config;
   if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
   std::unique_ptr<Instance> inst;
-  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadOnly, &inst); rc != kExitOk) return rc;
+  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadOnly, false, &inst); rc != kExitOk) return rc;
   std::vector<SourceReport> reports;
   bool healthy = true;
   try {

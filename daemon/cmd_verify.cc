@@ -48,7 +48,7 @@ int RunVerify(const CommandLine& cl) {
   Config config;
   if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
   std::unique_ptr<Instance> inst;
-  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadOnly, &inst); rc != kExitOk) return rc;
+  if (int rc = OpenInstanceOrExplain(cl.command, config, cl.repair ? Instance::Access::kReadWrite : Instance::Access::kReadOnly, cl.wait, &inst); rc != kExitOk) return rc;
   ArchiveDb& archive = inst->archive();
   int threads = HashThreads(config);
   int64_t checked = 0, without_hash = 0;

@@ -140,7 +140,7 @@ class Daemon {
 // Start and stop.
 
 int Daemon::Run() {
-  if (int rc = OpenInstanceOrExplain("run", config_, Instance::Access::kReadWrite, &instance_); rc != kExitOk)
+  if (int rc = OpenInstanceOrExplain("run", config_, Instance::Access::kReadWrite, /*wait=*/true, &instance_); rc != kExitOk)
     return rc;
   spdlog::info("indafoto-syncd started: database {}, image root {}, {} source(s), reconcile every {}s",
                config_.database_path.string(), config_.image_root.string(), config_.sources.size(),

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "lib/file_util.h"
 #include "lib/layout.h"
 
 namespace indafoto {
@@ -221,11 +222,14 @@ Status ParseConfig(const std::string& json, const fs::path& path, Config* out) {
 }
 
 Status LoadConfig(const fs::path& path, Config* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read config file " + path.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseConfig(ss.str(), path, out);
+  // The path may be a symlink (/etc/... -> ...); what it names must be a
+  // regular file, never a FIFO that would block the start.
+  std::error_code ec;
+  fs::path real = fs::canonical(path, ec);
+  std::string text;
+  if (Status s = ReadSmallRegularFile(ec ? path : real, "config file", 16 << 20, &text); !s.ok())
+    return s.IsNotFound() ? Status::NotFound("cannot read config file " + path.string() + ": " + s.message()) : s;
+  return ParseConfig(text, path, out);
 }
 
 }  // namespace indafoto

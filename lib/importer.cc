@@ -120,19 +120,23 @@ Decision Importer::Decide(const RemoteSource& source, const std::string& rel_pat
       d.message = "author '" + author + "' is banned locally" + (reason->empty() ? "" : ": " + *reason);
       return d;
     }
-    bool same_content = false;
     d.local = archive_->FindBySha256(d.digest.sha256);
-    if (d.local) {
-      same_content = true;
-    } else {
-      d.local = archive_->FindByUrl(d.entry.Get("url").ToString());
-    }
+    if (!d.local) d.local = archive_->FindByUrl(d.entry.Get("url").ToString());
     if (!d.local) {
       d.action = Action::kNew;
       return d;
     }
-    // The image is known locally. Check its file: the delivery repairs a
-    // missing or corrupt one.
+    // The image is known locally. A row that records another sha256 is
+    // another picture under the same url, whatever state its file is in:
+    // never merged into, never repaired by this delivery.
+    const bool hash_recorded = !d.local->sha256.empty();
+    if (hash_recorded && d.local->sha256 != d.digest.sha256) {
+      d.action = Action::kConflict;
+      d.message = "same url as local image " + std::to_string(d.local->id) + " but different content: local records " +
+                  d.local->sha256 + ", delivered " + d.digest.sha256 + "; local kept";
+      return d;
+    }
+    // Check its file: the delivery repairs a missing or corrupt one.
     FileDigest local_digest;
     Status ls = d.local->local_path.empty()
                     ? Status::NotFound("no local_path")
@@ -144,23 +148,24 @@ Decision Importer::Decide(const RemoteSource& source, const std::string& rel_pat
       d.message = "cannot check the local file: " + ls.message();
       return d;
     }
+    d.update_sha256 = !hash_recorded;
     if (local_present && local_digest.sha256 == d.digest.sha256) {
       d.action = Action::kMerge;
-      d.update_sha256 = d.local->sha256 != d.digest.sha256;
       return d;
     }
-    bool local_verifies = local_present && !d.local->sha256.empty() && d.local->sha256 == local_digest.sha256;
-    bool local_unknown = local_present && d.local->sha256.empty();
-    if (!same_content && (local_verifies || local_unknown)) {
+    if (!hash_recorded && local_present) {
       d.action = Action::kConflict;
       d.message = "same url as local image " + std::to_string(d.local->id) + " but different content: local " +
                   local_digest.sha256 + ", delivered " + d.digest.sha256 + "; local kept";
       return d;
     }
     d.action = Action::kRepair;
-    d.update_sha256 = d.local->sha256 != d.digest.sha256;
-    d.message = local_present ? "local file " + d.local->local_path + " does not verify (" + local_digest.sha256 + ")"
-                              : "local file " + d.local->local_path + " is missing";
+    std::string state = local_present ? "does not verify (" + local_digest.sha256 + ")"
+                        : ls.code() == Status::Code::kInvalid ? "is not a regular file"
+                                                              : "is missing";
+    d.message = "local file " + d.local->local_path + " " + state;
+    if (!hash_recorded)
+      d.message += "; the local row records no sha256, so the delivery of the same url takes its place";
     return d;
   } catch (const SqliteError& e) {
     d.action = Action::kIgnore;
@@ -281,9 +286,28 @@ ImportOutcome Importer::ApplyNew(const RemoteSource& source, const std::string& 
   }
   counter_.Added(author_folder, dest);  // (if the commit fails, the unlink moves the mtime: listed again)
   CrashPoint("after_place");
+  // Undoes the placement now; if this fails too, Recover() does it at the
+  // next start because the journal row is still there.
+  auto undo_placement = [&]() {
+    ::unlink(dest.c_str());
+    FsyncDirectory(dest.parent_path());
+    archive_->AbandonPlacement(placement);
+  };
   ImportOutcome o;
   try {
     Transaction t(archive_->db());
+    // Identity again, now that we hold the database's write lock: Decide
+    // ran without it, and the crawler (or a writer of ours that slipped
+    // past the writer lock) may have added the same image since. Inside
+    // this transaction nobody else can, so an image is never added twice.
+    if (archive_->FindBySha256(d.digest.sha256) || archive_->FindByUrl(d.entry.Get("url").ToString())) {
+      t.Rollback();
+      undo_placement();
+      if (d.retried) return ErrorOutcome(Status::Busy("the local image changed twice while importing; retried later"));
+      Decision again = Decide(source, rel_path, &d.digest);  // now a merge, repair or conflict
+      again.retried = true;
+      return Apply(source, rel_path, again);
+    }
     o.image_id = archive_->InsertImage(d.entry, stored, d.digest.sha256);
     archive_->AddRelations(o.image_id, d.entry);
     archive_->RecordSync(source.name, rel_path, o.image_id, sync_status::kImported, "");
@@ -292,11 +316,7 @@ ImportOutcome Importer::ApplyNew(const RemoteSource& source, const std::string& 
     if (int e = InjectedErrno("commit")) throw SqliteError(SQLITE_FULL, std::string("injected: ") + std::strerror(e));
     t.Commit();
   } catch (const SqliteError& e) {
-    // Undo the placement now; if this fails too, Recover() does it at the
-    // next start because the journal row is still there.
-    ::unlink(dest.c_str());
-    FsyncDirectory(dest.parent_path());
-    archive_->AbandonPlacement(placement);
+    undo_placement();
     if ((e.code() & 0xff) == SQLITE_CONSTRAINT) {
       Decision conflict = d;
       conflict.message = std::string("cannot insert: ") + e.what() + "; local kept";

@@ -53,6 +53,7 @@ struct Decision {
   std::optional<LocalImage> local;  // the matching local image, if any
   bool update_sha256 = false;   // the local row's sha256 must become digest.sha256
   Status error;                 // kIgnore because of a (transient) failure
+  bool retried = false;         // decided again after the identity was taken meanwhile
 };
 
 struct ImportOutcome {

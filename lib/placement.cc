@@ -46,8 +46,8 @@ static Status EnsureParent(const fs::path& dest) {
 
 // Copies `source` to `tmp` (created exclusively) and fsyncs it.
 static Status CopyToTemporary(const fs::path& source, const fs::path& tmp) {
-  UniqueFd in(::open(source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!in.valid()) return Status::FromErrno(errno, "open " + source.string());
+  UniqueFd in;
+  if (Status s = OpenRegularFile(source, "delivered file", &in); !s.ok()) return s;
   struct stat st;
   if (::fstat(in.get(), &st) != 0) return Status::FromErrno(errno, "stat " + source.string());
   ::unlink(tmp.c_str());  // a leftover of an interrupted copy

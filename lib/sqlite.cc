@@ -217,4 +217,10 @@ void Transaction::Commit() {
   done_ = true;
 }
 
+void Transaction::Rollback() {
+  if (done_) return;
+  done_ = true;
+  sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
 }  // namespace indafoto

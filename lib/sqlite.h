@@ -110,6 +110,8 @@ class Transaction {
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
   void Commit();
+  // Rolls back now (before other work on the connection); idempotent.
+  void Rollback();
 
  private:
   Database& db_;
