@@ -296,6 +296,19 @@ std::optional<SyncRecord> ArchiveDb::FindSyncRecord(const std::string& source, c
   return r;
 }
 
+std::vector<std::pair<std::string, std::string>> ArchiveDb::DeliveriesOf(int64_t image_id) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!has_sync_records_) return out;
+  // No index on image_id (sync_records is the seed's table; we index only
+  // what the import path needs): used by healing, once per damaged image.
+  Statement s = db_.Prepare(
+      "SELECT remote_source, remote_path FROM sync_records WHERE image_id = ? AND status IN "
+      "('imported', 'merged', 'duplicate', 'repaired') ORDER BY id DESC LIMIT 16");
+  s.Bind(1, image_id);
+  while (s.Step()) out.emplace_back(s.Text(0), s.Text(1));
+  return out;
+}
+
 std::map<std::string, int64_t> ArchiveDb::StatusCounts(const std::string& source) {
   // Only the latest row of each path counts: earlier rows are history.
   if (!has_sync_records_) return {};

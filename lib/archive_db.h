@@ -107,6 +107,9 @@ class ArchiveDb {
   void RecordSync(const std::string& source, const std::string& remote_path, int64_t image_id,
                   const std::string& status, const std::string& message);
   std::optional<SyncRecord> FindSyncRecord(const std::string& source, const std::string& remote_path);
+  // (source, remote_path) of the deliveries recorded as having taken image
+  // `image_id` (imported, merged, duplicate, repaired), newest first.
+  std::vector<std::pair<std::string, std::string>> DeliveriesOf(int64_t image_id);
   // Latest decision per path of `source`, counted by status.
   std::map<std::string, int64_t> StatusCounts(const std::string& source);
   std::vector<std::string> PathsWithStatus(const std::string& source, const std::string& status);

@@ -201,6 +201,19 @@ Status CatalogStore::FindByPath(const std::string& source, const std::string& re
   }
 }
 
+Status CatalogStore::PathsWithSha256(const std::string& source, const std::string& sha256,
+                                     std::vector<std::string>* out) {
+  out->clear();
+  try {
+    Statement q = db_->Prepare("SELECT rel_path FROM syncd_catalog_entries WHERE source = ? AND sha256 = ? LIMIT 16");
+    q.Bind(1, source).Bind(2, sha256);
+    while (q.Step()) out->push_back(q.Text(0));
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
 int64_t CatalogStore::Count(const std::string& source) {
   Statement q = db_->Prepare("SELECT entry_count FROM syncd_catalog_sources WHERE source = ?");
   q.Bind(1, source);

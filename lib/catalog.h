@@ -73,6 +73,8 @@ class CatalogStore {
   // path order.
   Status ChangedPaths(const std::string& source, int64_t limit, std::vector<std::string>* out);
   Status ForgetChange(const std::string& source, const std::string& rel_path);
+  // Paths of `source` whose entry lists `sha256` (uses the sha256 index).
+  Status PathsWithSha256(const std::string& source, const std::string& sha256, std::vector<std::string>* out);
   // Streams all entries of `source` in path order.
   Status ForEach(const std::string& source, const std::function<Status(const RemoteImage&)>& fn);
 

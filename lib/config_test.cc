@@ -57,7 +57,7 @@ TEST_CASE("Config errors name the offending key", "[config]") {
   CHECK_THAT(s.message(), Catch::Contains("not valid JSON"));
   s = ParseConfig(R"({"database_path": "x.db", "remote_sources": [{"name": "a", "local_path": "indafoto_archive/in"}]})",
                   "/c.json", &c);
-  CHECK_THAT(s.message(), Catch::Contains("inside image_root"));
+  CHECK_THAT(s.message(), Catch::Contains("lies inside (or is) 'image_root'"));
 }
 
 }  // namespace indafoto

@@ -1,6 +1,7 @@
 #include "lib/importer.h"
 
 #include <spdlog/spdlog.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <system_error>
@@ -80,9 +81,21 @@ Decision Importer::Decide(const RemoteSource& source, const std::string& rel_pat
     d.message = std::string(why);
     return d;
   }
+  // A delivery we cannot take (unsafe or over-long name, conflict copy,
+  // symlink, FIFO, ...) is recorded as failed with the reason: nothing in a
+  // received folder is dropped silently.
+  if (std::string why = RefusedReason(rel_path); !why.empty()) {
+    d.action = Action::kFail;
+    d.message = why;
+    return d;
+  }
   if (Status s = ResolveReceivedFile(source.local_path, rel_path, &d.file); !s.ok()) {
-    d.message = s.message();  // gone, a directory, or behind a symlink
-    if (s.code() == Status::Code::kInvalid) spdlog::warn("source {}: {}", source.name, s.message());
+    d.message = s.message();
+    if (s.code() == Status::Code::kInvalid) {
+      d.action = Action::kFail;
+    } else if (!s.IsNotFound()) {
+      d.error = s;  // gone is not an error; anything else is retried
+    }
     return d;
   }
   Status c = catalog_->FindByPath(source.name, rel_path, &d.entry);
@@ -173,6 +186,45 @@ Decision Importer::Decide(const RemoteSource& source, const std::string& rel_pat
     d.message = d.error.message();
     return d;
   }
+}
+
+Status Importer::HealLocalFile(const std::vector<RemoteSource>& sources, const LocalImage& image,
+                               std::string* healed_from) {
+  if (image.sha256.empty())
+    return Status::NotFound("the row records no sha256, so no delivery can be proven to be the same picture");
+  try {
+    std::vector<std::pair<const RemoteSource*, std::string>> candidates;
+    for (const RemoteSource& source : sources) {
+      std::vector<std::string> paths;
+      if (Status s = catalog_->PathsWithSha256(source.name, image.sha256, &paths); !s.ok()) return s;
+      for (auto& p : paths) candidates.emplace_back(&source, std::move(p));
+    }
+    for (auto& [source_name, rel] : archive_->DeliveriesOf(image.id)) {
+      for (const RemoteSource& source : sources) {
+        if (source.name == source_name) candidates.emplace_back(&source, rel);
+      }
+    }
+    for (const auto& [source, rel] : candidates) {
+      Decision d;
+      if (!IgnoreReason(rel).empty() || !RefusedReason(rel).empty()) continue;
+      if (!ResolveReceivedFile(source->local_path, rel, &d.file).ok()) continue;
+      if (!Sha256File(d.file, &d.digest).ok() || d.digest.sha256 != image.sha256) continue;
+      catalog_->FindByPath(source->name, rel, &d.entry);  // columns and relations to merge, when listed
+      if (image.local_path.empty() && d.entry.rel_path.empty()) continue;  // no author to place it under
+      d.action = Action::kRepair;
+      d.local = image;
+      d.message = "local file " + (image.local_path.empty() ? std::string("(none)") : image.local_path) +
+                  " was missing or corrupt (found by verify)";
+      ImportOutcome o = ApplyRepair(*source, rel, d);
+      if (!o.error.ok()) return o.error;
+      if (o.status != sync_status::kRepaired) return Status::Invalid(o.message);
+      *healed_from = source->name + ":" + rel;
+      return Status::Ok();
+    }
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+  return Status::NotFound("no received folder holds a delivery with sha256 " + image.sha256);
 }
 
 bool Importer::InCatalog(const RemoteSource& source, const std::string& rel_path) {
@@ -275,6 +327,12 @@ ImportOutcome Importer::ApplyNew(const RemoteSource& source, const std::string& 
   fs::path dest = NewImagePath(d.entry, rel_path, &author_folder);
   if (!IsUnder(archive_->image_root(), dest))
     return ErrorOutcome(Status::Invalid("refusing to write outside image_root: " + dest.string()));
+  if (dest.native().size() >= PATH_MAX) {
+    Decision refused = d;
+    refused.message = "the archive path " + dest.string().substr(0, 200) + "... would be " +
+                      std::to_string(dest.native().size()) + " bytes, longer than the system allows; not imported";
+    return ApplyRecordOnly(source, rel_path, refused, sync_status::kFailed);
+  }
   std::string stored = archive_->path_style().ToStored(dest);
 
   int64_t placement = archive_->AddPlacement(dest, d.digest.sha256);

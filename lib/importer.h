@@ -88,6 +88,16 @@ class Importer {
   // is the same one as long as the entry's sha256 still matches. Adds the
   // number of images changed to *merged.
   Status MergeCatalogChanges(const RemoteSource& source, int64_t* merged);
+  // Heals local image `image` (its file missing or not matching the sha256
+  // its row records): finds a delivery with that sha256 in the received
+  // folders of `sources` (catalog entries listing the sha256, and the
+  // deliveries sync_records says gave this image), hashes it, and replaces
+  // the local file with the first that verifies, journaled like any
+  // placement and recorded as `repaired` on that delivery's path.
+  // `*healed_from` says "source:path". NotFound when no received folder
+  // holds a verified copy, or the row records no sha256 (then nothing
+  // proves that a delivery is the same picture).
+  Status HealLocalFile(const std::vector<RemoteSource>& sources, const LocalImage& image, std::string* healed_from);
   // True when the catalog of `source` lists `rel_path` (so hashing it now is
   // not wasted: without an entry the file is only recorded as pending).
   bool InCatalog(const RemoteSource& source, const std::string& rel_path);

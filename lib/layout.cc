@@ -8,6 +8,8 @@
 #include <chrono>
 #include <system_error>
 
+#include "lib/sha256.h"
+
 namespace indafoto {
 
 namespace fs = std::filesystem;
@@ -27,6 +29,14 @@ std::string AuthorFolderName(std::string_view author) {
   }
   if (out.empty()) return "unknown";
   if (out.find_first_not_of('.') == std::string::npos) return std::string(out.size(), '_');
+  if (out.size() > kMaxAuthorFolderBytes) {
+    // Too long for one file name: cut at a UTF-8 character boundary and
+    // add a short hash of the whole name, so two long names that share
+    // their beginning still get two folders, the same ones every time.
+    size_t cut = kMaxAuthorFolderBytes - 9;  // room for "~" + 8 hex digits
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) --cut;
+    out = out.substr(0, cut) + "~" + Sha256Hex(author).substr(0, 8);
+  }
   return out;
 }
 

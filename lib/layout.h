@@ -18,10 +18,18 @@
 
 namespace indafoto {
 
+// The longest author folder name: a file name component on Linux
+// filesystems (NAME_MAX).
+inline constexpr size_t kMaxAuthorFolderBytes = 255;
+
 // The crawler's sanitising, plus neutralising of what could escape or break
 // a path: control characters become '_', and a name that is empty, "." or
 // ".." (or only dots) has its dots replaced too, so the result is always one
-// safe path component.
+// safe path component. A result longer than kMaxAuthorFolderBytes (the
+// crawler itself would fail to create it) is cut at a UTF-8 character
+// boundary to at most 246 bytes and followed by "~" and the first 8 hex
+// digits of the SHA-256 of the author's name as given: at most 255 bytes,
+// stable, and distinct for two names that share their first 246 bytes.
 std::string AuthorFolderName(std::string_view author);
 
 // True when `rel` is a relative '/'-separated path that stays inside its

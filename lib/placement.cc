@@ -37,11 +37,26 @@ static Status ChangedSinceHashed(const fs::path& source) {
   return Status::IoError(source.string() + " changed after it was hashed; retried later");
 }
 
-static Status EnsureParent(const fs::path& dest) {
+// Creates the missing parents of `dest`. `*created` is the outermost
+// directory this call created ("" when none), for RemoveCreatedParents.
+static Status EnsureParent(const fs::path& dest, fs::path* created) {
+  created->clear();
   std::error_code ec;
+  for (fs::path p = dest.parent_path(); !p.empty() && !fs::exists(fs::symlink_status(p, ec)); p = p.parent_path()) {
+    *created = p;
+    if (p == p.parent_path()) break;
+  }
   fs::create_directories(dest.parent_path(), ec);
   if (ec) return Status::FromErrno(ec.value(), "create directory " + dest.parent_path().string());
   return Status::Ok();
+}
+
+// After a failed placement: removes the (empty) directories EnsureParent
+// created, so that a full disk does not leave empty author folders behind.
+static void RemoveCreatedParents(const fs::path& dest, const fs::path& created) {
+  if (created.empty()) return;
+  for (fs::path p = dest.parent_path(); ::rmdir(p.c_str()) == 0 && p != created; p = p.parent_path()) {
+  }
 }
 
 // Copies `source` to `tmp` (created exclusively) and fsyncs it.
@@ -73,8 +88,7 @@ static Status CopyToTemporary(const fs::path& source, const fs::path& tmp) {
   return result;
 }
 
-Status PlaceFile(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used) {
-  if (Status s = EnsureParent(dest); !s.ok()) return s;
+static Status PlaceInto(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used) {
   if (int e = InjectedErrno("place")) return Status::FromErrno(e, "place " + dest.string());
   if (::link(source.c_str(), dest.c_str()) == 0) {
     *used = PlaceMethod::kHardlink;
@@ -100,8 +114,8 @@ Status PlaceFile(const fs::path& source, const fs::path& dest, const FileDigest&
   return s;
 }
 
-Status ReplaceFile(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used) {
-  if (Status s = EnsureParent(dest); !s.ok()) return s;
+static Status ReplaceInto(const fs::path& source, const fs::path& dest, const FileDigest& hashed,
+                          PlaceMethod* used) {
   if (int e = InjectedErrno("place")) return Status::FromErrno(e, "replace " + dest.string());
   fs::path tmp = TemporaryPathFor(dest);
   ::unlink(tmp.c_str());
@@ -123,6 +137,22 @@ Status ReplaceFile(const fs::path& source, const fs::path& dest, const FileDiges
     return Status::FromErrno(err, "rename onto " + dest.string());
   }
   return FsyncDirectory(dest.parent_path());
+}
+
+Status PlaceFile(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used) {
+  fs::path created;
+  Status s = EnsureParent(dest, &created);
+  if (s.ok()) s = PlaceInto(source, dest, hashed, used);
+  if (!s.ok()) RemoveCreatedParents(dest, created);
+  return s;
+}
+
+Status ReplaceFile(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used) {
+  fs::path created;
+  Status s = EnsureParent(dest, &created);
+  if (s.ok()) s = ReplaceInto(source, dest, hashed, used);
+  if (!s.ok()) RemoveCreatedParents(dest, created);
+  return s;
 }
 
 }  // namespace indafoto
