@@ -253,6 +253,7 @@ Status ParseConfig(const std::string& json, const fs::path& path, Config* out) {
     RETURN_IF_ERROR(top.Path("state_path", base, &c.state_path));
     RETURN_IF_ERROR(top.Path("key_path", base, &c.key_path));
     RETURN_IF_ERROR(top.Int("reconcile_interval_seconds", 10, 86400 * 7, &c.reconcile_interval_seconds));
+    RETURN_IF_ERROR(top.Int("verify_interval_hours", 0, 24 * 366, &c.verify_interval_hours));
     RETURN_IF_ERROR(top.Int("hash_threads", 0, 64, &c.hash_threads));
     RETURN_IF_ERROR(top.String("log_level", &c.log_level));
     static const std::set<std::string> kLevels = {"trace", "debug", "info", "warning", "error"};
