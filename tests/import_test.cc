@@ -257,7 +257,11 @@ TEST_CASE("symlinks in a received folder are not followed", "[import][faults]") 
   fs::create_symlink(secret, f.received / rel);
   ProcessResult r = f.Run("import");
   REQUIRE(r.exit_code == 0);
-  CHECK(Strings(f.a_db(), "SELECT status FROM sync_records WHERE remote_path = ?", rel).empty());
+  // Not followed, and not dropped silently either: recorded with the reason.
+  CHECK(Strings(f.a_db(), "SELECT status FROM sync_records WHERE remote_path = ?", rel) ==
+        std::vector<std::string>{"failed"});
+  CHECK_THAT(Strings(f.a_db(), "SELECT error_message FROM sync_records WHERE remote_path = ?", rel).at(0),
+             Catch::Contains("symlink not followed"));
   CHECK(Inode(secret) != 0);
   CHECK(CheckArchive(f.a_db(), f.a_root()).ok());
   for (const auto& p : ListFiles(f.a_root())) CHECK(Inode(f.a_root() / p) != Inode(secret));
