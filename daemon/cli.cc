@@ -82,10 +82,14 @@ Forgets the publisher key pinned for NAME. Use it only after checking with
 the publisher's operator that their key really changed: the next manifest
 of NAME then pins the key that signed it.
 )"},
-    {"verify", R"(indafoto-syncd verify --config FILE [--json]
+    {"verify", R"(indafoto-syncd verify --config FILE [--json] [--repair]
 
-Checks that every local image's file exists and matches its sha256_hash.
-Exit 1 when a file is missing or does not match.
+Checks that every local image's file exists and matches its sha256_hash,
+and records the result for `status`. With --repair (a writing command: it
+takes the writer lock), a missing or corrupt file is replaced by a delivery
+in a received folder whose content has the sha256 the row records,
+recorded as `repaired`. Exit 1 when a file is missing or does not match
+(and was not healed).
 )"},
 };
 
