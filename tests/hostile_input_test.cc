@@ -356,6 +356,8 @@ TEST_CASE("control characters in delivered names cannot forge a log line", "[imp
 
 TEST_CASE("a placement that fails on a full disk leaves no empty author folder behind", "[import][faults]") {
   ImportFixture f(Pair());
+  // An author A has never had: the import would create its folder.
+  ExecSql(f.b_db(), "UPDATE images SET author = 'Senki Sem Volt' WHERE id = (SELECT MAX(id) FROM images)");
   std::set<std::string> dirs_before;
   for (auto& e : fs::recursive_directory_iterator(f.a_root()))
     if (e.is_directory()) dirs_before.insert(e.path().string());
@@ -366,6 +368,7 @@ TEST_CASE("a placement that fails on a full disk leaves no empty author folder b
   for (auto& e : fs::recursive_directory_iterator(f.a_root()))
     if (e.is_directory()) dirs_after.insert(e.path().string());
   CHECK(dirs_after == dirs_before);
+  CHECK(r.output.find("Senki Sem Volt") != std::string::npos);  // it was tried, and failed
 }
 
 }  // namespace indafoto
