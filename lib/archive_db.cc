@@ -353,19 +353,26 @@ class FullSyncScope {
 }  // namespace
 
 int64_t ArchiveDb::AddPlacement(const fs::path& absolute_path, const std::string& sha256) {
-  // The one commit that must reach the disk before we go on: the file is
-  // placed (and its directory fsynced) next, and a placed file must never
-  // outlive a power loss without the row that lets Recover() find it. A
-  // FULL commit syncs the whole WAL, so every earlier NORMAL commit becomes
-  // durable with it.
+  return AddPlacements({{absolute_path, sha256}}).at(0);
+}
+
+std::vector<int64_t> ArchiveDb::AddPlacements(const std::vector<std::pair<fs::path, std::string>>& placements) {
+  // The one commit that must reach the disk before we go on: the files are
+  // placed next, and a placed file must never outlive a power loss without
+  // the row that lets Recover() find it. A FULL commit syncs the whole WAL,
+  // so every earlier NORMAL commit becomes durable with it.
   FullSyncScope full(db_);
   Transaction t(db_);
-  Statement s = db_.Prepare("INSERT INTO syncd_placements (path, sha256) VALUES (?, ?)");
-  s.Bind(1, absolute_path.string()).Bind(2, sha256);
-  s.Run();
-  int64_t id = db_.LastInsertRowid();
+  std::vector<int64_t> ids;
+  ids.reserve(placements.size());
+  for (const auto& [path, sha256] : placements) {
+    Statement s = db_.Prepare("INSERT INTO syncd_placements (path, sha256) VALUES (?, ?)");
+    s.Bind(1, path.string()).Bind(2, sha256);
+    s.Run();
+    ids.push_back(db_.LastInsertRowid());
+  }
   t.Commit();
-  return id;
+  return ids;
 }
 
 void ArchiveDb::RemovePlacement(int64_t id) {

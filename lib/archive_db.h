@@ -119,6 +119,9 @@ class ArchiveDb {
   // synchronous=NORMAL); RemovePlacement runs inside the image's
   // transaction so both commit together.
   int64_t AddPlacement(const std::filesystem::path& absolute_path, const std::string& sha256);
+  // The same for a batch, in one durable commit (one sync for all): ids in
+  // the order of `placements` (absolute path, sha256).
+  std::vector<int64_t> AddPlacements(const std::vector<std::pair<std::filesystem::path, std::string>>& placements);
   void RemovePlacement(int64_t id);
   // Removes a journal row in a transaction of its own, after the placement
   // was undone (the file is not there). Failures are left to Recover().

@@ -156,3 +156,49 @@ TEST_CASE("sync_records keeps history once a decision is final", "[archive_db]")
 }
 
 }  // namespace indafoto
+
+#include "lib/import_pass.h"
+#include "lib/remote_db_catalog.h"
+
+namespace indafoto {
+
+TEST_CASE("an import pass syncs per batch of new images, not per image", "[archive_db][durability]") {
+  TempDir dir;
+  PairOptions o;
+  o.a_count = 50;
+  o.b_count = 1050;
+  o.overlap = 50;  // 1000 new images
+  o.universe_seed = 5;
+  o.file_size = 512;
+  REQUIRE(GeneratePair(dir.path() / "A", dir.path() / "B", o).ok());
+  RemoteSource source;
+  source.name = "peerB";
+  source.local_path = dir.path() / "B" / "indafoto_archive";  // delivered in place: same filesystem
+  source.remote_db_path = dir.path() / "B" / "indafoto.db";
+  ArchiveDb archive;
+  REQUIRE(ArchiveDb::Open(dir.path() / "A" / "indafoto.db", dir.path() / "A" / "indafoto_archive", true, false,
+                          &archive)
+              .ok());
+  Database state;
+  REQUIRE(Database::Open((dir.path() / "state.db").string(), Database::Mode::kReadWriteCreate, 1000, &state).ok());
+  CatalogStore catalog;
+  REQUIRE(CatalogStore::Open(&state, &catalog).ok());
+  RemoteDbCatalogReader reader(source.remote_db_path);
+  bool changed = false;
+  REQUIRE(catalog.Load(source.name, reader, &changed).ok());
+  Importer importer(&archive, &catalog);
+
+  int before = g_syncs;
+  PassOptions options;
+  PassCounts counts;
+  REQUIRE(RunImportPass(importer, archive, source, options, &counts).ok());
+  int syncs = g_syncs - before;
+  CHECK(counts.by_status["imported"] == 1000);
+  // Was 2 per new image (the journal's commit, then the directory): 2000.
+  // Now per batch of 64: one journal commit, one fsync per directory the
+  // batch placed into, and SQLite's checkpoints.
+  WARN("fsync/fdatasync calls for 1000 new images: " << syncs);
+  CHECK(syncs < 500);
+}
+
+}  // namespace indafoto

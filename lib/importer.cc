@@ -4,6 +4,8 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <map>
+#include <set>
 #include <system_error>
 
 #include "lib/fault_injection.h"
@@ -249,7 +251,7 @@ ImportOutcome Importer::Apply(const RemoteSource& source, const std::string& rel
       case Action::kFail: return ApplyRecordOnly(source, rel_path, d, sync_status::kFailed);
       case Action::kSkip: return ApplyRecordOnly(source, rel_path, d, sync_status::kSkipped);
       case Action::kConflict: return ApplyRecordOnly(source, rel_path, d, sync_status::kConflict);
-      case Action::kNew: return ApplyNew(source, rel_path, d);
+      case Action::kNew: return ApplyNewImages(source, {rel_path}, {d}).at(0);
       case Action::kMerge: return ApplyMerge(source, rel_path, d);
       case Action::kRepair: return ApplyRepair(source, rel_path, d);
     }
@@ -306,11 +308,12 @@ Status Importer::MergeCatalogChanges(const RemoteSource& source, int64_t* merged
   }
 }
 
-fs::path Importer::NewImagePath(const RemoteImage& entry, const std::string& rel_path, std::string* author_folder) {
+fs::path Importer::NewImagePath(const RemoteImage& entry, const std::string& rel_path, int64_t earlier_in_batch,
+                               std::string* author_folder) {
   *author_folder = AuthorFolderName(entry.Get("author").ToString());
   std::string name = rel_path.substr(rel_path.rfind('/') == std::string::npos ? 0 : rel_path.rfind('/') + 1);
   fs::path dir = archive_->image_root() / *author_folder /
-                 std::to_string(SubfolderFor(counter_.Count(*author_folder)));
+                 std::to_string(SubfolderFor(counter_.Count(*author_folder) + earlier_in_batch));
   fs::path dest = dir / name;
   std::error_code ec;
   // The crawler's names are unique per image; a clash means a different
@@ -322,28 +325,82 @@ fs::path Importer::NewImagePath(const RemoteImage& entry, const std::string& rel
   return dest;
 }
 
-ImportOutcome Importer::ApplyNew(const RemoteSource& source, const std::string& rel_path, const Decision& d) {
-  std::string author_folder;
-  fs::path dest = NewImagePath(d.entry, rel_path, &author_folder);
-  if (!IsUnder(archive_->image_root(), dest))
-    return ErrorOutcome(Status::Invalid("refusing to write outside image_root: " + dest.string()));
-  if (dest.native().size() >= PATH_MAX) {
-    Decision refused = d;
-    refused.message = "the archive path " + dest.string().substr(0, 200) + "... would be " +
-                      std::to_string(dest.native().size()) + " bytes, longer than the system allows; not imported";
-    return ApplyRecordOnly(source, rel_path, refused, sync_status::kFailed);
+std::vector<ImportOutcome> Importer::ApplyNewImages(const RemoteSource& source,
+                                                    const std::vector<std::string>& rel_paths,
+                                                    const std::vector<Decision>& decisions) {
+  const size_t n = decisions.size();
+  std::vector<ImportOutcome> out(n);
+  // 1. Destinations, and the journal rows of all, in one durable commit.
+  struct Item {
+    size_t index;
+    fs::path dest;
+    std::string author_folder;
+    int64_t placement = 0;
+    PlaceMethod method = PlaceMethod::kHardlink;
+  };
+  std::vector<Item> items;
+  std::map<std::string, int64_t> earlier;  // per author folder, placed before in this batch
+  for (size_t i = 0; i < n; ++i) {
+    const Decision& d = decisions[i];
+    Item it{i, {}, {}};
+    std::string author = AuthorFolderName(d.entry.Get("author").ToString());
+    it.dest = NewImagePath(d.entry, rel_paths[i], earlier[author], &it.author_folder);
+    if (!IsUnder(archive_->image_root(), it.dest)) {
+      out[i] = ErrorOutcome(Status::Invalid("refusing to write outside image_root: " + it.dest.string()));
+    } else if (it.dest.native().size() >= PATH_MAX) {
+      Decision refused = d;
+      refused.message = "the archive path " + it.dest.string().substr(0, 200) + "... would be " +
+                        std::to_string(it.dest.native().size()) + " bytes, longer than the system allows; not imported";
+      out[i] = ApplyRecordOnly(source, rel_paths[i], refused, sync_status::kFailed);
+    } else {
+      ++earlier[it.author_folder];
+      items.push_back(std::move(it));
+    }
   }
-  std::string stored = archive_->path_style().ToStored(dest);
-
-  int64_t placement = archive_->AddPlacement(dest, d.digest.sha256);
+  if (items.empty()) return out;
+  std::vector<std::pair<fs::path, std::string>> journal;
+  for (const Item& it : items) journal.emplace_back(it.dest, decisions[it.index].digest.sha256);
+  std::vector<int64_t> ids = archive_->AddPlacements(journal);
+  for (size_t k = 0; k < items.size(); ++k) items[k].placement = ids[k];
   CrashPoint("after_journal");
-  PlaceMethod method;
-  if (Status s = PlaceFile(d.file, dest, d.digest, &method); !s.ok()) {
-    archive_->AbandonPlacement(placement);
-    return ErrorOutcome(s);
+
+  // 2. The files, then each directory they touched synced once.
+  std::set<fs::path> dirs;
+  std::vector<Item> placed;
+  for (Item& it : items) {
+    const Decision& d = decisions[it.index];
+    if (Status s = PlaceFile(d.file, it.dest, d.digest, &it.method, &dirs); !s.ok()) {
+      archive_->AbandonPlacement(it.placement);
+      out[it.index] = ErrorOutcome(s);
+      continue;
+    }
+    counter_.Added(it.author_folder, it.dest);  // (if the commit fails, the unlink moves the mtime: listed again)
+    CrashPoint("after_place");
+    placed.push_back(std::move(it));
   }
-  counter_.Added(author_folder, dest);  // (if the commit fails, the unlink moves the mtime: listed again)
-  CrashPoint("after_place");
+  Status synced;
+  for (const fs::path& dir : dirs) {
+    if (Status s = FsyncDirectory(dir); !s.ok() && synced.ok()) synced = s;
+  }
+  CrashPoint("after_sync");
+
+  // 3. One transaction per image.
+  for (const Item& it : placed) {
+    if (!synced.ok()) {
+      // Not known to be durable: take it back. The journal row stays for
+      // Recover(), in case the removal is not durable either.
+      ::unlink(it.dest.c_str());
+      out[it.index] = ErrorOutcome(synced);
+      continue;
+    }
+    out[it.index] = CommitNew(source, rel_paths[it.index], decisions[it.index], it.dest, it.placement, it.method);
+  }
+  return out;
+}
+
+ImportOutcome Importer::CommitNew(const RemoteSource& source, const std::string& rel_path, const Decision& d,
+                                  const fs::path& dest, int64_t placement, PlaceMethod method) {
+  std::string stored = archive_->path_style().ToStored(dest);
   // Undoes the placement now; if this fails too, Recover() does it at the
   // next start because the journal row is still there.
   auto undo_placement = [&]() {
@@ -356,8 +413,9 @@ ImportOutcome Importer::ApplyNew(const RemoteSource& source, const std::string& 
     Transaction t(archive_->db());
     // Identity again, now that we hold the database's write lock: Decide
     // ran without it, and the crawler (or a writer of ours that slipped
-    // past the writer lock) may have added the same image since. Inside
-    // this transaction nobody else can, so an image is never added twice.
+    // past the writer lock, or an earlier image of the same batch) may have
+    // added the same image since. Inside this transaction nobody else can,
+    // so an image is never added twice.
     if (archive_->FindBySha256(d.digest.sha256) || archive_->FindByUrl(d.entry.Get("url").ToString())) {
       t.Rollback();
       undo_placement();
@@ -419,7 +477,7 @@ ImportOutcome Importer::ApplyRepair(const RemoteSource& source, const std::strin
   fs::path target;
   std::string author_folder;
   bool new_path = d.local->local_path.empty();
-  target = new_path ? NewImagePath(d.entry, rel_path, &author_folder)
+  target = new_path ? NewImagePath(d.entry, rel_path, 0, &author_folder)
                     : archive_->path_style().ToAbsolute(d.local->local_path);
   if (!IsUnder(archive_->image_root(), target)) {
     Decision conflict = d;

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <system_error>
+#include <vector>
 
 #include "lib/fault_injection.h"
 #include "lib/file_util.h"
@@ -88,7 +89,8 @@ static Status CopyToTemporary(const fs::path& source, const fs::path& tmp) {
   return result;
 }
 
-static Status PlaceInto(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used) {
+static Status PlaceInto(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used,
+                        bool sync_directory) {
   if (int e = InjectedErrno("place")) return Status::FromErrno(e, "place " + dest.string());
   if (::link(source.c_str(), dest.c_str()) == 0) {
     *used = PlaceMethod::kHardlink;
@@ -109,6 +111,7 @@ static Status PlaceInto(const fs::path& source, const fs::path& dest, const File
     ::unlink(dest.c_str());
     return ChangedSinceHashed(source);
   }
+  if (!sync_directory) return Status::Ok();
   Status s = FsyncDirectory(dest.parent_path());
   if (!s.ok()) ::unlink(dest.c_str());
   return s;
@@ -139,18 +142,48 @@ static Status ReplaceInto(const fs::path& source, const fs::path& dest, const Fi
   return FsyncDirectory(dest.parent_path());
 }
 
-Status PlaceFile(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used) {
+Status PlaceFile(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used,
+                 std::set<fs::path>* synced_dirs) {
   fs::path created;
   Status s = EnsureParent(dest, &created);
-  if (s.ok()) s = PlaceInto(source, dest, hashed, used);
-  if (!s.ok()) RemoveCreatedParents(dest, created);
-  return s;
+  if (s.ok()) s = PlaceInto(source, dest, hashed, used, synced_dirs == nullptr);
+  if (!s.ok()) {
+    RemoveCreatedParents(dest, created);
+    return s;
+  }
+  // A new directory's own entry lives in its parent: that must reach the
+  // disk too, or the placed file could vanish with its folder.
+  std::vector<fs::path> dirs = {dest.parent_path()};
+  if (!created.empty()) {
+    for (fs::path p = dest.parent_path(); ; p = p.parent_path()) {
+      dirs.push_back(p.parent_path());
+      if (p == created) break;
+    }
+  }
+  if (synced_dirs) {
+    synced_dirs->insert(dirs.begin(), dirs.end());
+    return Status::Ok();
+  }
+  for (size_t i = 1; i < dirs.size(); ++i) {
+    if (Status f = FsyncDirectory(dirs[i]); !f.ok()) {
+      ::unlink(dest.c_str());  // on failure nothing is left at `dest`
+      RemoveCreatedParents(dest, created);
+      return f;
+    }
+  }
+  return Status::Ok();
 }
 
 Status ReplaceFile(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used) {
   fs::path created;
   Status s = EnsureParent(dest, &created);
   if (s.ok()) s = ReplaceInto(source, dest, hashed, used);
+  if (s.ok() && !created.empty()) {
+    for (fs::path p = dest.parent_path(); s.ok(); p = p.parent_path()) {
+      s = FsyncDirectory(p.parent_path());
+      if (p == created) break;
+    }
+  }
   if (!s.ok()) RemoveCreatedParents(dest, created);
   return s;
 }
