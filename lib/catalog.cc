@@ -214,6 +214,16 @@ Status CatalogStore::PathsWithSha256(const std::string& source, const std::strin
   }
 }
 
+bool CatalogStore::Contains(const std::string& source, const std::string& rel_path) {
+  try {
+    Statement q = db_->Prepare("SELECT 1 FROM syncd_catalog_entries WHERE source = ? AND rel_path = ?");
+    q.Bind(1, source).Bind(2, rel_path);
+    return q.Step();
+  } catch (const SqliteError&) {
+    return false;
+  }
+}
+
 int64_t CatalogStore::Count(const std::string& source) {
   Statement q = db_->Prepare("SELECT entry_count FROM syncd_catalog_sources WHERE source = ?");
   q.Bind(1, source);

@@ -64,6 +64,9 @@ class CatalogStore {
   Status ForgetSequence(const std::string& source);
 
   Status FindByPath(const std::string& source, const std::string& rel_path, RemoteImage* out);
+  // Whether `source`'s catalog lists `rel_path` (the primary key; the record
+  // is not read). False on a database error: FindByPath then reports it.
+  bool Contains(const std::string& source, const std::string& rel_path);
   int64_t Count(const std::string& source);
   // A counter that grows each time the catalog of `source` changes; the
   // importer retries pending files when it moves.

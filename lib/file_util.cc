@@ -80,4 +80,18 @@ Status FsyncDirectory(const std::filesystem::path& dir) {
   return Status::Ok();
 }
 
+Status SyncDirectories(const std::set<std::filesystem::path>& dirs) {
+  if (dirs.size() == 1) return FsyncDirectory(*dirs.begin());
+  std::set<dev_t> synced;
+  for (const auto& dir : dirs) {
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.valid()) return Status::FromErrno(errno, "open directory " + dir.string());
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "stat directory " + dir.string());
+    if (!synced.insert(st.st_dev).second) continue;
+    if (::syncfs(fd.get()) != 0) return Status::FromErrno(errno, "syncfs " + dir.string());
+  }
+  return Status::Ok();
+}
+
 }  // namespace indafoto

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,13 @@ Status OpenRegularFile(const std::filesystem::path& path, const std::string& wha
 // bytes (Invalid when larger).
 Status ReadSmallRegularFile(const std::filesystem::path& path, const std::string& what, size_t limit,
                             std::string* out);
+
+// Makes the directory entries created in `dirs` durable at the lowest
+// cost: one fsync when there is one directory, else one syncfs(2) per
+// filesystem they are on (measured: a batch of new images touches a
+// directory per author, and one syncfs costs about what one fsync does,
+// where 20 fsyncs cost 20 journal commits).
+Status SyncDirectories(const std::set<std::filesystem::path>& dirs);
 
 // fsyncs a directory, making the creation, rename or removal of its entries
 // durable.

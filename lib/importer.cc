@@ -230,8 +230,7 @@ Status Importer::HealLocalFile(const std::vector<RemoteSource>& sources, const L
 }
 
 bool Importer::InCatalog(const RemoteSource& source, const std::string& rel_path) {
-  RemoteImage entry;
-  return catalog_->FindByPath(source.name, rel_path, &entry).ok();
+  return catalog_->Contains(source.name, rel_path);
 }
 
 ImportOutcome Importer::ImportFile(const RemoteSource& source, const std::string& rel_path, const FileDigest* digest) {
@@ -364,7 +363,7 @@ std::vector<ImportOutcome> Importer::ApplyNewImages(const RemoteSource& source,
   for (size_t k = 0; k < items.size(); ++k) items[k].placement = ids[k];
   CrashPoint("after_journal");
 
-  // 2. The files, then each directory they touched synced once.
+  // 2. The files, then the directories they touched synced together.
   std::set<fs::path> dirs;
   std::vector<Item> placed;
   for (Item& it : items) {
@@ -378,10 +377,7 @@ std::vector<ImportOutcome> Importer::ApplyNewImages(const RemoteSource& source,
     CrashPoint("after_place");
     placed.push_back(std::move(it));
   }
-  Status synced;
-  for (const fs::path& dir : dirs) {
-    if (Status s = FsyncDirectory(dir); !s.ok() && synced.ok()) synced = s;
-  }
+  Status synced = SyncDirectories(dirs);
   CrashPoint("after_sync");
 
   // 3. One transaction per image.

@@ -57,9 +57,15 @@ inline int64_t SubfolderFor(int64_t existing_files) { return existing_files / 10
 //   - every other subfolder at most every `recheck` (changes there are
 //     deletions or repairs, which shift a count by a few files).
 // A listing taken while the mtime is under 2 s old may have missed a change
-// within the same clock tick, so such a folder is listed again until its
-// mtime settles. Files the importer places itself are reported with
-// Added(), which keeps the cache exact without a listing per file.
+// within the same clock tick (filesystems with coarse timestamps), so such
+// a folder is listed again until its mtime settles — but not more often
+// than every 50 ms while its mtime stays the same: the importer keeps the
+// newest subfolder "recent" for as long as it places files there, and a
+// listing of 1000 entries per placed file would cost more than the rest of
+// the import. So a same-tick change by another writer is seen within 50 ms
+// (at once with fine-grained timestamps, where its mtime moves). Files the
+// importer places itself are reported with Added(), which keeps the cache
+// exact without a listing per file.
 class AuthorFileCounter {
  public:
   explicit AuthorFileCounter(std::filesystem::path image_root,
@@ -81,7 +87,11 @@ class AuthorFileCounter {
     int64_t mtime_ns = -1;
     int64_t files = 0;
     Freshness freshness = Freshness::kVerified;
+    int64_t listed_at_ns = 0;  // when it was last listed
   };
+  // A folder to list again: its mtime moved, or it is recent and was last
+  // listed more than 50 ms ago.
+  static bool Stale(const Folder& f, int64_t mtime_ns, int64_t now_ns);
   struct Author {
     Folder own;  // the author folder itself; `files` = regular files directly in it
     std::map<std::string, Folder> subfolders;
