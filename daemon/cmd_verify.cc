@@ -60,25 +60,16 @@ int RunVerify(const CommandLine& cl) {
   VerifySummary summary;
   std::vector<Problem> problems;
   VerifyCursor cursor;
+  auto note = [&](const LocalFileCheck& c, const std::string& healed_from, const Status& why_not) {
+    problems.push_back(Problem{c, healed_from, why_not.ok() ? "" : why_not.message()});
+  };
   while (!cursor.done) {
-    std::vector<LocalFileCheck> checks;
-    if (Status s = CheckLocalFiles(inst->archive(), HashThreads(config), 256, &cursor, &checks); !s.ok()) {
+    if (Status s = VerifyBatch(inst->archive(), cl.repair ? &inst->importer() : nullptr, config.sources,
+                               HashThreads(config), 256, &cursor, &summary, note);
+        !s.ok()) {
       std::fprintf(stderr, "indafoto-syncd verify: archive database %s: %s\n", config.database_path.c_str(),
                    s.ToString().c_str());
       return kExitRuntime;
-    }
-    for (LocalFileCheck& c : checks) {
-      ++summary.checked;
-      if (c.image.sha256.empty()) ++summary.without_sha256;
-      if (c.problem.empty()) continue;
-      ++(c.problem == "missing" ? summary.missing : summary.corrupt);
-      Problem p{std::move(c), "", ""};
-      if (cl.repair) {
-        Status h = inst->importer().HealLocalFile(config.sources, p.check.image, &p.healed_from);
-        if (h.ok()) ++summary.healed;
-        else p.not_healed = h.message();
-      }
-      problems.push_back(std::move(p));
     }
   }
   Record(config, *inst, summary);

@@ -582,28 +582,20 @@ bool Daemon::VerifyBatch() {
     verify_summary_ = VerifySummary();
     spdlog::info("periodic verify: checking every local image's file");
   }
-  std::vector<LocalFileCheck> checks;
-  if (Status s = CheckLocalFiles(instance_->archive(), HashThreads(instance_->config()), kBatch, &verify_cursor_,
-                                 &checks);
+  auto log = [](const LocalFileCheck& c, const std::string& healed_from, const Status& why_not) {
+    if (why_not.ok())
+      spdlog::warn("periodic verify: image {} {}: {} {}; healed from {}", c.image.id, c.image.local_path, c.problem,
+                   c.detail, healed_from);
+    else
+      spdlog::error("periodic verify: image {} {}: {} {}; not healed: {}", c.image.id, c.image.local_path,
+                    c.problem, c.detail, why_not.message());
+  };
+  if (Status s = indafoto::VerifyBatch(instance_->archive(), &instance_->importer(), instance_->config().sources,
+                                       HashThreads(instance_->config()), kBatch, &verify_cursor_, &verify_summary_,
+                                       log);
       !s.ok()) {
     spdlog::warn("periodic verify: {}; continued later", s.ToString());
     return false;  // the cursor stays: the same batch again
-  }
-  for (const LocalFileCheck& c : checks) {
-    ++verify_summary_.checked;
-    if (c.image.sha256.empty()) ++verify_summary_.without_sha256;
-    if (c.problem.empty()) continue;
-    ++(c.problem == "missing" ? verify_summary_.missing : verify_summary_.corrupt);
-    std::string from;
-    Status h = instance_->importer().HealLocalFile(instance_->config().sources, c.image, &from);
-    if (h.ok()) {
-      ++verify_summary_.healed;
-      spdlog::warn("periodic verify: image {} {}: {} {}; healed from {}", c.image.id, c.image.local_path, c.problem,
-                   c.detail, from);
-    } else {
-      spdlog::error("periodic verify: image {} {}: {} {}; not healed: {}", c.image.id, c.image.local_path,
-                    c.problem, c.detail, h.message());
-    }
   }
   if (!verify_cursor_.done) return false;
   verify_cursor_ = VerifyCursor();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 
+#include "lib/importer.h"
 #include "lib/sha256.h"
 
 namespace indafoto {
@@ -65,6 +66,24 @@ Status CheckLocalFiles(ArchiveDb& archive, int threads, int64_t limit, VerifyCur
   cursor->after_id = batch.back().image.id;
   cursor->done = static_cast<int64_t>(batch.size()) < limit;
   out->insert(out->end(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+  return Status::Ok();
+}
+
+Status VerifyBatch(ArchiveDb& archive, Importer* importer, const std::vector<RemoteSource>& sources, int threads,
+                   int64_t limit, VerifyCursor* cursor, VerifySummary* summary, const ProblemReport& on_problem) {
+  std::vector<LocalFileCheck> checks;
+  if (Status s = CheckLocalFiles(archive, threads, limit, cursor, &checks); !s.ok()) return s;
+  for (const LocalFileCheck& c : checks) {
+    ++summary->checked;
+    if (c.image.sha256.empty()) ++summary->without_sha256;
+    if (c.problem.empty()) continue;
+    ++(c.problem == "missing" ? summary->missing : summary->corrupt);
+    std::string healed_from;
+    Status why_not = Status::NotFound("not asked to repair");
+    if (importer) why_not = importer->HealLocalFile(sources, c.image, &healed_from);
+    if (why_not.ok()) ++summary->healed;
+    if (on_problem) on_problem(c, healed_from, why_not);
+  }
   return Status::Ok();
 }
 

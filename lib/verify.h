@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct VerifyCursor {
 Status CheckLocalFiles(ArchiveDb& archive, int threads, int64_t limit, VerifyCursor* cursor,
                        std::vector<LocalFileCheck>* out);
 
+class Importer;
+struct RemoteSource;
+
 struct VerifySummary {
   std::string finished_at;  // UTC "YYYY-MM-DD HH:MM:SS"
   int64_t checked = 0;
@@ -43,6 +47,14 @@ struct VerifySummary {
   int64_t healed = 0;          // of missing + corrupt
   int64_t Unhealed() const { return missing + corrupt - healed; }
 };
+
+// One batch of a verify: CheckLocalFiles, then each problem counted into
+// `summary` and, with `importer`, healed (Importer::HealLocalFile from the
+// received folders of `sources`). `on_problem` (may be empty) hears of each
+// problem with where it was healed from ("" when not) and why not.
+using ProblemReport = std::function<void(const LocalFileCheck&, const std::string& healed_from, const Status& why_not)>;
+Status VerifyBatch(ArchiveDb& archive, Importer* importer, const std::vector<RemoteSource>& sources, int threads,
+                   int64_t limit, VerifyCursor* cursor, VerifySummary* summary, const ProblemReport& on_problem);
 
 // The latest summary lives in the state database (one row).
 Status RecordVerifySummary(Database& state, const VerifySummary& summary);

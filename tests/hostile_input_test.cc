@@ -30,17 +30,6 @@ PairOptions Pair() {
   return o;
 }
 
-ProcessResult PublishB(const ImportFixture& f) {
-  fs::path config = f.tmp.path() / "b-config.json";
-  std::ofstream(config) << R"({"database_path": "B/indafoto.db", "state_path": "B-state/state.db",
-                              "key_path": "B-state/publisher.key"})";
-  return RunProcess({BinaryPath("indafoto-syncd"), "publish", "--config", config.string()});
-}
-
-void UseManifestOnly(ImportFixture& f) {
-  std::ofstream(f.config) << R"({"database_path": "A/indafoto.db",
-    "remote_sources": [{"name": "peerB", "folder_id": "indafoto-b", "local_path": "received/peerB"}]})";
-}
 
 fs::path SyncDir(const fs::path& archive_root) { return archive_root / ".indafoto-sync"; }
 
@@ -74,15 +63,15 @@ void Corrupt(const fs::path& p) {
 
 TEST_CASE("an older signed manifest put back in place is refused naming both sequences", "[manifest][faults]") {
   ImportFixture f(Pair());
-  REQUIRE(PublishB(f).exit_code == 0);
+  REQUIRE(f.PublishB().exit_code == 0);
   fs::path b_root = f.b_dir / "indafoto_archive";
   fs::path saved = f.tmp.path() / "sync-at-1";
   CopyTree(SyncDir(b_root), saved);
   REQUIRE(AppendImages(f.b_dir, {9001, 9002}, Pair().universe_seed).ok());
-  REQUIRE(PublishB(f).exit_code == 0);
+  REQUIRE(f.PublishB().exit_code == 0);
   fs::remove_all(f.received);
   CopyTree(b_root, f.received);
-  UseManifestOnly(f);
+  f.UseManifestOnly();
   ProcessResult first = f.Run("import");
   INFO(first.output);
   REQUIRE(first.exit_code == 0);
@@ -106,7 +95,7 @@ TEST_CASE("an older signed manifest put back in place is refused naming both seq
   fs::remove_all(SyncDir(b_root));
   CopyTree(saved, SyncDir(b_root));
   REQUIRE(AppendImages(f.b_dir, {9003}, Pair().universe_seed).ok());
-  ProcessResult forked = PublishB(f);
+  ProcessResult forked = f.PublishB();
   INFO(forked.output);
   REQUIRE(forked.output.find("sequence 2") != std::string::npos);
   fs::remove_all(SyncDir(f.received));
@@ -176,10 +165,10 @@ TEST_CASE("FIFOs where files are expected never hang verify, import or the manif
   }
   SECTION("at a manifest part's name, and as a delivery") {
     ImportFixture f(Pair());
-    REQUIRE(PublishB(f).exit_code == 0);
+    REQUIRE(f.PublishB().exit_code == 0);
     fs::remove_all(f.received);
     CopyTree(f.b_dir / "indafoto_archive", f.received);
-    UseManifestOnly(f);
+    f.UseManifestOnly();
     fs::path part = *fs::directory_iterator(SyncDir(f.received) / "parts");
     fs::remove(part.string());
     REQUIRE(::mkfifo(part.c_str(), 0644) == 0);

@@ -42,6 +42,21 @@ struct ImportFixture {
                           << extra << "\n}\n";
   }
 
+  // Publishes B's manifest with B's own configuration (state and key
+  // outside the shared folder).
+  ProcessResult PublishB() const {
+    std::filesystem::path b_config = tmp.path() / "b-config.json";
+    std::ofstream(b_config) << R"({"database_path": "B/indafoto.db", "state_path": "B-state/state.db",
+                                  "key_path": "B-state/publisher.key"})";
+    return RunProcess({BinaryPath("indafoto-syncd"), "publish", "--config", b_config.string()});
+  }
+  // A's configuration without remote_db_path: the catalog comes from the
+  // manifest in the received folder only.
+  void UseManifestOnly() const {
+    std::ofstream(config) << R"({"database_path": "A/indafoto.db",
+      "remote_sources": [{"name": "peerB", "folder_id": "indafoto-b", "local_path": "received/peerB"}]})";
+  }
+
   std::filesystem::path a_db() const { return a_dir / "indafoto.db"; }
   std::filesystem::path b_db() const { return b_dir / "indafoto.db"; }
   std::filesystem::path a_root() const { return a_dir / "indafoto_archive"; }

@@ -19,18 +19,6 @@ PairOptions Pair() {
   return o;
 }
 
-// Writes B's own configuration and publishes B's manifest.
-ProcessResult PublishB(const ImportFixture& f) {
-  fs::path config = f.tmp.path() / "b-config.json";
-  std::ofstream(config) << R"({"database_path": "B/indafoto.db", "state_path": "B-state/state.db",
-                              "key_path": "B-state/publisher.key"})";
-  return RunProcess({BinaryPath("indafoto-syncd"), "publish", "--config", config.string()});
-}
-
-void UseManifestOnly(ImportFixture& f) {
-  std::ofstream(f.config) << R"({"database_path": "A/indafoto.db",
-    "remote_sources": [{"name": "peerB", "folder_id": "indafoto-b", "local_path": "received/peerB"}]})";
-}
 
 }  // namespace
 
@@ -39,7 +27,7 @@ TEST_CASE("importing through the manifest gives the same result as through remot
   REQUIRE(with_db.Run("import").exit_code == 0);
 
   ImportFixture with_manifest(Pair());
-  ProcessResult pub = PublishB(with_manifest);
+  ProcessResult pub = with_manifest.PublishB();
   INFO(pub.output);
   REQUIRE(pub.exit_code == 0);
   CHECK(fs::exists(with_manifest.b_dir / "indafoto_archive" / ".indafoto-sync" / "manifest.json"));
@@ -48,7 +36,7 @@ TEST_CASE("importing through the manifest gives the same result as through remot
          (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
   fs::remove_all(with_manifest.received);
   CopyTree(with_manifest.b_dir / "indafoto_archive", with_manifest.received);
-  UseManifestOnly(with_manifest);
+  with_manifest.UseManifestOnly();
   ProcessResult r = with_manifest.Run("import");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
@@ -61,17 +49,17 @@ TEST_CASE("importing through the manifest gives the same result as through remot
 
 TEST_CASE("a manifest signed by another key is rejected and the pinned catalog stays", "[manifest][import][faults]") {
   ImportFixture f(Pair());
-  REQUIRE(PublishB(f).exit_code == 0);
+  REQUIRE(f.PublishB().exit_code == 0);
   fs::remove_all(f.received);
   CopyTree(f.b_dir / "indafoto_archive", f.received);
-  UseManifestOnly(f);
+  f.UseManifestOnly();
   REQUIRE(f.Run("import").exit_code == 0);
   std::string dump = DumpArchive(f.a_db());
 
   // Someone else publishes for the same folder with a new key.
   fs::remove(f.tmp.path() / "B-state" / "publisher.key");
   REQUIRE(AppendImages(f.b_dir, {9001}, Pair().universe_seed).ok());
-  REQUIRE(PublishB(f).exit_code == 0);
+  REQUIRE(f.PublishB().exit_code == 0);
   CopyTree(f.b_dir / "indafoto_archive", f.received);
   ProcessResult r = f.Run("import");
   INFO(r.output);
