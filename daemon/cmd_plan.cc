@@ -87,8 +87,15 @@ int RunPlan(const CommandLine& cl) {
     w.Key("files");
     w.StartArray();
   }
+  Status db_error;
   Status walk = WalkReceivedFolder(source.local_path, [&](const std::string& rel) {
-    std::optional<SyncRecord> r = inst->archive().FindSyncRecord(source.name, rel);
+    std::optional<SyncRecord> r;
+    try {
+      r = inst->archive().FindSyncRecord(source.name, rel);
+    } catch (const SqliteError& e) {
+      db_error = e.ToStatus();  // busy or corrupt: say so, never end in std::terminate
+      return false;
+    }
     std::string action;
     std::string message;
     if (r && sync_status::IsFinal(r->status)) {
@@ -135,6 +142,11 @@ int RunPlan(const CommandLine& cl) {
       std::printf("  %-9s %lld\n", a, static_cast<long long>(totals[a]));
     }
     std::printf("  already accounted for: %lld\n", static_cast<long long>(accounted));
+  }
+  if (!db_error.ok()) {
+    std::fprintf(stderr, "indafoto-syncd plan: archive database %s: %s\n", config.database_path.c_str(),
+                 db_error.ToString().c_str());
+    return kExitRuntime;
   }
   if (!walk.ok()) {
     std::fprintf(stderr, "indafoto-syncd plan: %s\n", walk.message().c_str());

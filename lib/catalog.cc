@@ -225,9 +225,13 @@ bool CatalogStore::Contains(const std::string& source, const std::string& rel_pa
 }
 
 int64_t CatalogStore::Count(const std::string& source) {
-  Statement q = db_->Prepare("SELECT entry_count FROM syncd_catalog_sources WHERE source = ?");
-  q.Bind(1, source);
-  return q.Step() ? q.Int(0) : 0;
+  try {
+    Statement q = db_->Prepare("SELECT entry_count FROM syncd_catalog_sources WHERE source = ?");
+    q.Bind(1, source);
+    return q.Step() ? q.Int(0) : 0;
+  } catch (const SqliteError&) {
+    return -1;  // reports show it as unknown; never an exception on the daemon's worker
+  }
 }
 
 Status CatalogStore::ChangedPaths(const std::string& source, int64_t limit, std::vector<std::string>* out) {
@@ -254,6 +258,7 @@ Status CatalogStore::ForgetChange(const std::string& source, const std::string& 
 }
 
 int64_t CatalogStore::Generation(const std::string& source) {
+  // Called inside Load's transaction, whose SqliteError handler reports it.
   Statement q = db_->Prepare("SELECT generation FROM syncd_catalog_sources WHERE source = ?");
   q.Bind(1, source);
   return q.Step() ? q.Int(0) : 0;

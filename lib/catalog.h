@@ -67,6 +67,8 @@ class CatalogStore {
   // Whether `source`'s catalog lists `rel_path` (the primary key; the record
   // is not read). False on a database error: FindByPath then reports it.
   bool Contains(const std::string& source, const std::string& rel_path);
+  // Entries of `source`'s catalog; -1 when the state database cannot say
+  // (busy, corrupt).
   int64_t Count(const std::string& source);
   // A counter that grows each time the catalog of `source` changes; the
   // importer retries pending files when it moves.

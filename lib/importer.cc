@@ -107,8 +107,9 @@ Decision Importer::Decide(const RemoteSource& source, const std::string& rel_pat
     return d;
   }
   if (!c.ok()) {
-    d.action = Action::kFail;
     d.message = c.message();
+    if (c.IsTransient()) d.error = c;  // a busy state database: retried, never recorded as a decision
+    else d.action = Action::kFail;     // an entry that cannot be parsed
     return d;
   }
   if (digest) {
