@@ -30,6 +30,15 @@ CREATE TABLE IF NOT EXISTS sync_records (
     FOREIGN KEY (image_id) REFERENCES images (id)
 );
 CREATE INDEX IF NOT EXISTS idx_sync_records_source_path ON sync_records(remote_source, remote_path);
+-- Settled file counts of author subfolders (AuthorFileCounter), so that a
+-- new process need not list every author folder again.
+CREATE TABLE IF NOT EXISTS syncd_author_subfolders (
+    author_folder TEXT NOT NULL,
+    subfolder TEXT NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    files INTEGER NOT NULL,
+    PRIMARY KEY (author_folder, subfolder)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS syncd_placements (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     path TEXT NOT NULL,
@@ -90,6 +99,8 @@ Status ArchiveDb::Prepare(bool read_only) {
       return Status::Invalid("database has no images table: not an indafoto crawler database");
     }
     has_sync_records_ = db_.HasTable("sync_records");
+    has_author_subfolders_ = db_.HasTable("syncd_author_subfolders");
+    read_only_ = read_only;
     has_banned_authors_ = db_.HasTable("banned_authors");
     image_columns_.clear();
     for (std::string_view c : kImageColumns) {
@@ -395,6 +406,39 @@ std::vector<Placement> ArchiveDb::Placements() {
   std::vector<Placement> out;
   while (s.Step()) out.push_back(Placement{s.Int(0), s.Text(1)});
   return out;
+}
+
+AuthorFileCounter::Subfolders ArchiveDb::LoadAuthorSubfolders(const std::string& author_folder) {
+  AuthorFileCounter::Subfolders out;
+  try {
+    if (!has_author_subfolders_) return out;
+    Statement q = db_.Prepare(
+        "SELECT subfolder, mtime_ns, files FROM syncd_author_subfolders WHERE author_folder = ?");
+    q.Bind(1, author_folder);
+    while (q.Step()) out[q.Text(0)] = {q.Int(1), q.Int(2)};
+  } catch (const SqliteError&) {
+    out.clear();  // a cache: without it the author is listed
+  }
+  return out;
+}
+
+void ArchiveDb::SaveAuthorSubfolders(const std::string& author_folder, const AuthorFileCounter::Subfolders& settled) {
+  if (!has_author_subfolders_ || read_only_) return;
+  try {
+    Transaction t(db_);
+    Statement del = db_.Prepare("DELETE FROM syncd_author_subfolders WHERE author_folder = ?");
+    del.Bind(1, author_folder);
+    del.Run();
+    for (const auto& [name, entry] : settled) {
+      Statement ins = db_.Prepare(
+          "INSERT INTO syncd_author_subfolders (author_folder, subfolder, mtime_ns, files) VALUES (?, ?, ?, ?)");
+      ins.Bind(1, author_folder).Bind(2, name).Bind(3, entry.first).Bind(4, entry.second);
+      ins.Run();
+    }
+    t.Commit();
+  } catch (const SqliteError&) {
+    // A cache: the next process lists the author again.
+  }
 }
 
 bool ArchiveDb::IsLocalPathReferenced(const std::string& stored_local_path) {

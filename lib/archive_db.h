@@ -129,6 +129,11 @@ class ArchiveDb {
   std::vector<Placement> Placements();
   bool IsLocalPathReferenced(const std::string& stored_local_path);
 
+  // AuthorFileCounter's settled subfolder counts (a cache: errors read as
+  // empty and are not saved; a read-only database saves nothing).
+  AuthorFileCounter::Subfolders LoadAuthorSubfolders(const std::string& author_folder);
+  void SaveAuthorSubfolders(const std::string& author_folder, const AuthorFileCounter::Subfolders& settled);
+
  private:
   Status Prepare(bool read_only);
 
@@ -139,6 +144,8 @@ class ArchiveDb {
   std::vector<std::string> image_columns_;
   bool has_sync_records_ = false;
   bool has_banned_authors_ = false;
+  bool has_author_subfolders_ = false;
+  bool read_only_ = false;
 };
 
 }  // namespace indafoto

@@ -48,7 +48,13 @@ ImportOutcome ErrorOutcome(Status s) {
 }  // namespace
 
 Importer::Importer(ArchiveDb* archive, CatalogStore* catalog)
-    : archive_(archive), catalog_(catalog), counter_(archive->image_root()) {}
+    : archive_(archive),
+      catalog_(catalog),
+      counter_(archive->image_root(), std::chrono::seconds(60),
+               {[archive](const std::string& author) { return archive->LoadAuthorSubfolders(author); },
+                [archive](const std::string& author, const AuthorFileCounter::Subfolders& settled) {
+                  archive->SaveAuthorSubfolders(author, settled);
+                }}) {}
 
 Status Importer::Recover(int* removed_files) {
   *removed_files = 0;

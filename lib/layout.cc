@@ -178,10 +178,22 @@ int64_t AuthorFileCounter::Count(const std::string& author_folder) {
   }
   auto [it, is_new] = cache_.try_emplace(author_folder);
   Author& a = it->second;
+  if (is_new && store_.load) {
+    // Settled counts from an earlier process: kept by ListAuthor while
+    // their mtime has not moved.
+    for (const auto& [name, entry] : store_.load(author_folder))
+      a.subfolders[name] = Folder{entry.first, entry.second, Freshness::kVerified, 0};
+  }
   bool recheck = std::chrono::steady_clock::now() - a.checked_all >= recheck_;
   const int64_t now = NowNs();
   if (is_new || recheck || Stale(a.own, mtime, now)) {
     ListAuthor(author_folder, is_new || recheck, &a);
+    if ((is_new || recheck) && store_.save) {
+      Subfolders settled;
+      for (const auto& [name, f] : a.subfolders)
+        if (f.freshness == Freshness::kVerified) settled[name] = {f.mtime_ns, f.files};
+      store_.save(author_folder, settled);
+    }
     return Total(a);
   }
   if (!a.newest.empty()) {
