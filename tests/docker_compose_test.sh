@@ -62,6 +62,7 @@ HOST_BIN="$BUILD_DIR/bin/indafoto-syncd"
 [ -x "$GEN" ] && [ -x "$HOST_BIN" ] || die "build $BUILD_DIR first (indafoto-gen, indafoto-syncd)"
 
 SCRATCH=$(mktemp -d /var/tmp/indafoto-docker.XXXXXX)
+chmod 755 "$SCRATCH"   # the stack's directories inside are used as uid 1000
 DOCKERD_PID="" ALICE_PID=""
 compose_down_all() { :; }
 cleanup() {
@@ -206,8 +207,10 @@ STNODEFAULTFOLDER=1 STNOUPGRADE=1 syncthing serve --home="$ALICE_HOME" --no-brow
 ALICE_PID=$!
 wait_until 60 "alice's syncthing" rest "$ALICE_GUI" "$ALICE_KEY" GET /rest/system/ping >/dev/null || die "alice: syncthing did not start"
 ALICE_ID=$(my_id "$ALICE_GUI" "$ALICE_KEY")
-# Slow enough that the stack can be stopped in the middle of the import.
-rest "$ALICE_GUI" "$ALICE_KEY" PATCH /rest/config/options '{"maxSendKbps": 1200}' >/dev/null || die "alice: throttle"
+# Slow enough (about 30 s for Alice's images) that the stack can be stopped
+# in the middle of the import; loopback counts as LAN, hence limitBandwidthInLan.
+rest "$ALICE_GUI" "$ALICE_KEY" PATCH /rest/config/options '{"maxSendKbps": 1200, "limitBandwidthInLan": true}' >/dev/null ||
+  die "alice: throttle"
 
 # --- the stack's directories, as docs/operations.md sets them up ----------------------------------
 step "the stack: data, Syncthing home, config.json"
@@ -321,7 +324,10 @@ echo "     images $(bob_images); sync_records: $(bob_sql "SELECT group_concat(st
 # url) with at least her tags, albums and collections (re-keyed by name,
 # album_id, collection_id), and its file.
 relations_ok() {
-  as1000 python3 - "$ALICE/indafoto.db" "$INDAFOTO_DATA_DIR/indafoto.db" <<'PY'
+  # A copy of Alice's database (idle now) that uid 1000 may open.
+  rm -rf "$SCRATCH/alice-db" && mkdir "$SCRATCH/alice-db" && cp "$ALICE"/indafoto.db* "$SCRATCH/alice-db/" &&
+    chown -R 1000:1000 "$SCRATCH/alice-db" || return 1
+  as1000 python3 - "$SCRATCH/alice-db/indafoto.db" "$INDAFOTO_DATA_DIR/indafoto.db" <<'PY'
 import sqlite3, sys
 a = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
 b = sqlite3.connect(f"file:{sys.argv[2]}?mode=ro", uri=True)
@@ -370,7 +376,7 @@ step "Compose v2: docker compose up -d"
 pass "docker compose up -d (Compose v2)"
 DAEMON2=$("${V2[@]}" ps -q indafoto-syncd)
 [ -n "$DAEMON2" ] || die "no indafoto-syncd container (v2)"
-rest "$ALICE_GUI" "$ALICE_KEY" PATCH /rest/config/options '{"maxSendKbps": 0}' >/dev/null
+rest "$ALICE_GUI" "$ALICE_KEY" PATCH /rest/config/options '{"maxSendKbps": 0, "limitBandwidthInLan": false}' >/dev/null
 "$GEN" append --dir "$ALICE" --ids 100000 --variant 1 >/dev/null || die "alice: append"
 "$HOST_BIN" publish --config "$ALICE_CONFIG" >>"$SCRATCH/publish.log" 2>&1 || die "alice: publish again"
 rest "$ALICE_GUI" "$ALICE_KEY" POST "/rest/db/scan?folder=indafoto-alice" >/dev/null
