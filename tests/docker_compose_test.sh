@@ -170,12 +170,15 @@ echo "{\"database_path\": \"$ALICE/indafoto.db\", \"publish\": {\"enabled\": tru
 
 # Syncthing options for a test: no discovery, relays, NAT, usage reporting,
 # upgrades or default folder; only the listen address differs.
-configure_syncthing_home() {  # CONFIG_XML GUI_ADDRESS LISTEN_ADDRESS API_KEY
+configure_syncthing_home() {  # CONFIG_XML GUI_ADDRESS LISTEN_ADDRESS API_KEY [PEER_ID PEER_NAME]
   python3 - "$@" <<'PY'
 import sys, xml.etree.ElementTree as ET
 path, gui, listen, key = sys.argv[1:5]
 tree = ET.parse(path)
 root = tree.getroot()
+if len(sys.argv) > 6:  # a remote device known from the start (address: dynamic)
+    dev = ET.SubElement(root, "device", id=sys.argv[5], name=sys.argv[6], compression="metadata", introducer="false")
+    ET.SubElement(dev, "address").text = "dynamic"
 root.find("gui").find("address").text = gui
 root.find("gui").find("apikey").text = key
 opts = root.find("options")
@@ -221,10 +224,14 @@ cp -a "$BOB_SEED/." "$INDAFOTO_DATA_DIR/"
 BOB_KEY=bob-key-$RANDOM$RANDOM
 # Bob's Syncthing home made before its first start, so that it never
 # announces itself or looks for relays (the official image would make one
-# with the defaults at its first start).
+# with the defaults at its first start). Alice's device is in it from the
+# start, as docs/operations.md asks: the daemon creates the receive-only
+# folder shared with the source's device_id at once, and Syncthing drops a
+# device it does not know yet from a new folder.
 STNODEFAULTFOLDER=1 syncthing generate --home="$SYNCTHING_HOME_DIR/config" --no-default-folder --skip-port-probing \
   >/dev/null 2>&1 || die "bob: syncthing generate"
-configure_syncthing_home "$SYNCTHING_HOME_DIR/config/config.xml" "0.0.0.0:8384" "tcp://0.0.0.0:22000" "$BOB_KEY"
+configure_syncthing_home "$SYNCTHING_HOME_DIR/config/config.xml" "0.0.0.0:8384" "tcp://0.0.0.0:22000" "$BOB_KEY" \
+  "$ALICE_ID" alice
 chown -R 1000:1000 "$INDAFOTO_DATA_DIR" "$SYNCTHING_HOME_DIR"
 # The example configuration as shipped, with Alice's device id and folder
 # creation switched on.
@@ -246,6 +253,9 @@ compose_down_all
 # Queries on Bob's database from the host, as the containers' user (a root
 # sqlite3 would leave root-owned -wal/-shm files behind).
 as1000() { setpriv --reuid=1000 --regid=1000 --clear-groups "$@"; }
+# Debian's python3 (a python3 first on root's PATH may live where uid 1000 cannot go).
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=$(command -v python3)
 bob_sql() { as1000 sqlite3 -readonly "$INDAFOTO_DATA_DIR/indafoto.db" "$1" 2>/dev/null; }
 bob_images() { bob_sql "SELECT count(*) FROM images"; }
 BOB_BEFORE=$(bob_images)
@@ -263,12 +273,17 @@ pass "the stack's Syncthing answers (home /var/syncthing/config, uid $($DOCKER e
 
 # Alice and Bob meet: Alice dials the stack's published sync port.
 rest "$ALICE_GUI" "$ALICE_KEY" POST /rest/config/devices "{\"deviceID\":\"$BOB_ID\",\"name\":\"bob\",\"addresses\":[\"tcp://127.0.0.1:$SYNCTHING_SYNC_PORT\"]}" >/dev/null || die "alice: add bob"
-rest "$SYNCTHING_GUI_PORT" "$BOB_KEY" POST /rest/config/devices "{\"deviceID\":\"$ALICE_ID\",\"name\":\"alice\",\"addresses\":[\"dynamic\"]}" >/dev/null || die "bob: add alice"
 rest "$ALICE_GUI" "$ALICE_KEY" POST /rest/config/folders \
   "{\"id\":\"indafoto-alice\",\"label\":\"indafoto-alice\",\"path\":\"$ALICE/indafoto_archive\",\"type\":\"sendonly\",\"devices\":[{\"deviceID\":\"$BOB_ID\"}],\"rescanIntervalS\":5,\"fsWatcherEnabled\":false}" >/dev/null || die "alice: add folder"
 
-check "the daemon created the receive-only folder in the stack's Syncthing" \
-  wait_until 90 "folder indafoto-alice" bash -c "curl -fsS -m 5 -H 'X-API-Key: $BOB_KEY' http://127.0.0.1:$SYNCTHING_GUI_PORT/rest/config/folders/indafoto-alice | grep -q '\"type\": *\"receiveonly\"'"
+folder_shared_with_alice() {
+  rest "$SYNCTHING_GUI_PORT" "$BOB_KEY" GET /rest/config/folders/indafoto-alice | python3 -c '
+import json, sys
+f = json.load(sys.stdin)
+sys.exit(0 if f["type"] == "receiveonly" and sys.argv[1] in [d["deviceID"] for d in f["devices"]] else 1)' "$ALICE_ID"
+}
+check "the daemon created the receive-only folder, shared with Alice, in the stack's Syncthing" \
+  wait_until 90 "folder indafoto-alice" folder_shared_with_alice
 
 # --- stop in the middle of the import --------------------------------------------------------------------
 step "import under way; docker-compose stop in the middle"
@@ -287,7 +302,7 @@ check "the daemon logged SIGTERM" grep -q "SIGTERM" "$SCRATCH/daemon-1.log"
 # Nothing half-imported: every row's file is there and verifies, every placed
 # file has its row, no sha256 twice.
 archive_consistent() {
-  as1000 python3 - "$INDAFOTO_DATA_DIR" <<'PY'
+  as1000 "$PYTHON" - "$INDAFOTO_DATA_DIR" <<'PY'
 import os, sqlite3, sys
 root = sys.argv[1]
 db = sqlite3.connect(f"file:{root}/indafoto.db?mode=ro", uri=True)
@@ -327,7 +342,7 @@ relations_ok() {
   # A copy of Alice's database (idle now) that uid 1000 may open.
   rm -rf "$SCRATCH/alice-db" && mkdir "$SCRATCH/alice-db" && cp "$ALICE"/indafoto.db* "$SCRATCH/alice-db/" &&
     chown -R 1000:1000 "$SCRATCH/alice-db" || return 1
-  as1000 python3 - "$SCRATCH/alice-db/indafoto.db" "$INDAFOTO_DATA_DIR/indafoto.db" <<'PY'
+  as1000 "$PYTHON" - "$SCRATCH/alice-db/indafoto.db" "$INDAFOTO_DATA_DIR/indafoto.db" <<'PY'
 import sqlite3, sys
 a = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
 b = sqlite3.connect(f"file:{sys.argv[2]}?mode=ro", uri=True)
