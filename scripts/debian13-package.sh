@@ -26,7 +26,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=debian-mirror.sh
 source "$HERE/debian-mirror.sh"
 
-CACHE=${INDAFOTO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/indafoto-syncd}/debian13
+CACHE_BASE=${XDG_CACHE_HOME:-${HOME:+$HOME/.cache}}   # /var/cache without a HOME
+CACHE=${INDAFOTO_CACHE_DIR:-${CACHE_BASE:-/var/cache}/indafoto-syncd}/debian13
 KEYRING=${INDAFOTO_DEBIAN13_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 mkdir -p "$CACHE"
 # The last unpacked version, when there is one and no refresh is asked for.
