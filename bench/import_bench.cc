@@ -63,7 +63,7 @@
 #include "testing/archive_generator.h"
 #include "testing/process.h"
 
-// The no-fsync series: while g_skip_fsync is set, fsync and fdatasync are
+// The no-fsync series: while g_skip_fsync is set, fsync, fdatasync and syncfs are
 // no-ops in this process. The bench defines them, so they interpose both the
 // statically linked importer (placement.cc's directory fsync) and
 // libsqlite3.so (WAL commits): ld exports an executable's definition of a
@@ -78,6 +78,10 @@ extern "C" int fsync(int fd) {
 extern "C" int fdatasync(int fd) {
   if (g_skip_fsync.load(std::memory_order_relaxed)) return 0;
   return static_cast<int>(::syscall(SYS_fdatasync, fd));
+}
+extern "C" int syncfs(int fd) {
+  if (g_skip_fsync.load(std::memory_order_relaxed)) return 0;
+  return static_cast<int>(::syscall(SYS_syncfs, fd));
 }
 
 namespace {
@@ -442,7 +446,7 @@ Run TimeLibraryPass(const Options& o, const Setup& s, bool skip_fsync, std::map<
   Restore(s);
   indafoto::Config config = LoadConfigOrDie(s);
   std::unique_ptr<indafoto::Instance> inst;
-  Check(indafoto::Instance::Open(config, indafoto::Instance::Access::kReadWrite, &inst), "open instance");
+  Check(indafoto::Instance::Open(config, {indafoto::Instance::Access::kReadWrite, "bench"}, &inst), "open instance");
   int removed = 0;
   Check(inst->importer().Recover(&removed), "recover");
   const indafoto::RemoteSource& source = config.sources.at(0);
@@ -492,6 +496,21 @@ Run TimeLibraryPass(const Options& o, const Setup& s, bool skip_fsync, std::map<
     }
   }
   return run;
+}
+
+// The reference the importer is measured against (SPEC 6, issue "import at
+// the speed of hashing"): `openssl dgst -sha256` over the same delivered
+// files, in two processes, from the page cache as the import reads them.
+// Returns files/s.
+double TimeOpensslReference(const Setup& s, int64_t files) {
+  std::string cmd = "cd '" + s.received.string() +
+                    "' && find . -type f -not -path './.indafoto-sync/*' -print0 | "
+                    "xargs -0 -P2 -n 256 openssl dgst -sha256 > /dev/null";
+  auto t0 = Clock::now();
+  indafoto::ProcessResult r = indafoto::RunProcess({"/bin/sh", "-c", cmd});
+  double seconds = Since(t0);
+  if (r.signaled || r.exit_code != 0) Die("openssl reference failed:\n" + r.output);
+  return static_cast<double>(files) / seconds;
 }
 
 Run TimeBinaryPass(const Options& o, const Setup& s, long* max_rss_kib) {
@@ -613,7 +632,7 @@ int main(int argc, char** argv) {
   for (int64_t n : o.sizes) setups.push_back(Prepare(o, work, n));
 
   // Timed rounds, sizes interleaved.
-  std::map<int64_t, Series> lib_rate, bin_rate, nosync_rate;
+  std::map<int64_t, Series> lib_rate, bin_rate, nosync_rate, openssl_rate;
   long max_rss_kib = 0;
   for (int round = 0; round < o.repeat; ++round) {
     // ABBA order (sizes reversed every other round), so a drift in the
@@ -638,6 +657,10 @@ int main(int argc, char** argv) {
         bin_rate[s.n].v.push_back(brate);
         std::printf("round %d N=%-8lld binary import: %lld files in %.2f s = %.0f files/s\n", round + 1,
                     static_cast<long long>(s.n), static_cast<long long>(Delivered(b.counts)), b.seconds, brate);
+        double orate = TimeOpensslReference(s, Delivered(b.counts));
+        openssl_rate[s.n].v.push_back(orate);
+        std::printf("round %d N=%-8lld openssl dgst -sha256, 2 processes: %.0f files/s (import/openssl %.2f)\n",
+                    round + 1, static_cast<long long>(s.n), orate, brate / orate);
       }
       if (o.nosync_series) {
         Run n = TimeLibraryPass(o, s, true, nullptr, nullptr);
@@ -671,7 +694,15 @@ int main(int argc, char** argv) {
       if (ratio < 0.8 && rates != &nosync_rate) pass = false;  // the no-fsync series is diagnostic
     }
   }
-  if (!o.binary.empty()) std::printf("  binary: peak RSS of the import process %ld KiB\n", max_rss_kib);
+  if (!o.binary.empty()) {
+    std::printf("  binary: peak RSS of the import process %ld KiB\n", max_rss_kib);
+    for (const auto& [n, ref] : openssl_rate) {
+      double ratio = bin_rate[n].Median() / ref.Median();
+      std::printf("  binary import vs openssl dgst -sha256 (2 processes) at N=%lld: %.0f vs %.0f files/s = %.2f\n",
+                  static_cast<long long>(n), bin_rate[n].Median(), ref.Median(), ratio);
+      std::printf("RESULT import_vs_openssl n=%lld ratio=%.2f\n", static_cast<long long>(n), ratio);
+    }
+  }
   const char* verdict = lib_rate.empty() && bin_rate.empty() ? "n/a" : pass ? "PASS" : "FAIL";
   std::printf("flat within 20%% (median at every N >= 0.8 x the smallest N's, series with real fsyncs): %s\n",
               verdict);

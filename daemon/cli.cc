@@ -1,6 +1,7 @@
 #include "daemon/cli.h"
 
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 
 #include <cstdio>
 #include <map>
@@ -26,6 +27,8 @@ Options:
   --config FILE   configuration file (JSON; see docs/configuration.md)
   --source NAME   import: only this remote source; plan, trust: the source (required)
   --json          status/plan/verify: machine-readable output on stdout
+  --wait          writing commands: wait for the archive's writer lock instead of exiting 4
+  --repair        verify: replace missing or corrupt local files from verified deliveries
   -h, --help      this text; `indafoto-syncd COMMAND --help` for one command
 
 Exit codes:
@@ -33,6 +36,11 @@ Exit codes:
   1  problems found (verify: missing or corrupt files; status: failed imports or a stalled daemon)
   2  bad command line or configuration
   3  runtime error (e.g. the database cannot be opened)
+  4  another indafoto-syncd process is writing this archive (it is named; nothing was touched)
+
+Writing commands (run, import, publish, trust, verify --repair) hold the
+archive's writer lock for their whole life: one at a time. status, plan and
+verify only read and run beside anything.
 )";
 
 const std::map<std::string, std::string> kCommandHelp = {
@@ -74,10 +82,14 @@ Forgets the publisher key pinned for NAME. Use it only after checking with
 the publisher's operator that their key really changed: the next manifest
 of NAME then pins the key that signed it.
 )"},
-    {"verify", R"(indafoto-syncd verify --config FILE [--json]
+    {"verify", R"(indafoto-syncd verify --config FILE [--json] [--repair]
 
-Checks that every local image's file exists and matches its sha256_hash.
-Exit 1 when a file is missing or does not match.
+Checks that every local image's file exists and matches its sha256_hash,
+and records the result for `status`. With --repair (a writing command: it
+takes the writer lock), a missing or corrupt file is replaced by a delivery
+in a received folder whose content has the sha256 the row records,
+recorded as `repaired`. Exit 1 when a file is missing or does not match
+(and was not healed).
 )"},
 };
 
@@ -96,6 +108,10 @@ Status ParseCommandLine(const std::vector<std::string>& args, CommandLine* out) 
       cl.help = true;
     } else if (a == "--json") {
       cl.json = true;
+    } else if (a == "--wait") {
+      cl.wait = true;
+    } else if (a == "--repair") {
+      cl.repair = true;
     } else if (a == "--config" || a == "-c") {
       if (Status s = value(&cl.config_path); !s.ok()) return s;
     } else if (a.rfind("--config=", 0) == 0) {
@@ -121,7 +137,9 @@ Status ParseCommandLine(const std::vector<std::string>& args, CommandLine* out) 
 std::string HelpText(const std::string& command) {
   auto it = kCommandHelp.find(command);
   if (it == kCommandHelp.end()) return kUsage;
-  return it->second + "\nExit codes: 0 ok, 1 problems found, 2 usage/configuration error, 3 runtime error.\n";
+  return it->second +
+         "\nExit codes: 0 ok, 1 problems found, 2 usage/configuration error, 3 runtime error, 4 another process is "
+         "writing the archive.\n";
 }
 
 int LoadConfigOrExplain(const CommandLine& cl, Config* config) {
@@ -141,10 +159,38 @@ int LoadConfigOrExplain(const CommandLine& cl, Config* config) {
   return kExitOk;
 }
 
-int OpenInstanceOrExplain(const std::string& command, const Config& config, Instance::Access access,
+namespace {
+
+// What to do instead of writing beside `holder`.
+std::string InsteadOf(const std::string& command, const LockHolder& holder) {
+  if (holder.command == "run")
+    return "The daemon imports and republishes by itself; `systemctl reload indafoto-syncd` (or SIGHUP) makes it "
+           "re-scan the received folders and republish now. To run `" + command +
+           "` anyway, stop the daemon first, or pass --wait to queue behind it.";
+  return "Wait for it to finish, or pass --wait to queue behind it.";
+}
+
+}  // namespace
+
+int OpenInstanceOrExplain(const std::string& command, const Config& config, Instance::Access access, bool wait,
                           std::unique_ptr<Instance>* out) {
-  if (Status s = Instance::Open(config, access, out); !s.ok()) {
-    spdlog::error("{}: cannot open the archive ({}): {}", command, config.database_path.string(), s.ToString());
+  Instance::OpenOptions options;
+  options.access = access;
+  options.command = command;
+  options.wait_for_lock = wait;
+  options.on_wait = [&](const LockHolder& holder) {
+    spdlog::warn("{}: waiting for {} to finish writing the archive", command, DescribeHolder(holder));
+    // Under systemd (a no-op elsewhere): `systemctl status` says why we wait.
+    std::string status = "STATUS=waiting for the archive's writer lock, held by " + DescribeHolder(holder);
+    sd_notify(0, status.c_str());
+  };
+  if (Status s = Instance::Open(config, options, out); !s.ok()) {
+    if (s.code() == Status::Code::kLocked) {
+      LockHolder holder = WriterLock::Holder(WriterLockPath(config.database_path));
+      spdlog::error("{}: not started: {}. {}", command, s.message(), InsteadOf(command, holder));
+      return kExitLocked;
+    }
+    spdlog::error("{}: cannot open: {}", command, s.ToString());
     return kExitRuntime;
   }
   if (access == Instance::Access::kReadOnly) return kExitOk;

@@ -19,6 +19,7 @@ enum ExitCode : int {
   kExitProblems = 1,  // verify found missing/corrupt files; status found failures or a stalled daemon
   kExitUsage = 2,     // bad command line or configuration
   kExitRuntime = 3,   // could not do the work (database cannot be opened, ...)
+  kExitLocked = 4,    // another process holds the archive's writer lock (it is named); nothing was touched
 };
 
 struct CommandLine {
@@ -27,6 +28,8 @@ struct CommandLine {
   std::string source;
   bool json = false;
   bool help = false;
+  bool wait = false;    // queue behind the writer lock's holder instead of exiting kExitLocked
+  bool repair = false;  // verify --repair
 };
 
 // Parses argv; on error returns Invalid naming the offending argument.
@@ -36,9 +39,11 @@ std::string HelpText(const std::string& command);
 // Loads the configuration named by --config (required), or prints why not.
 // Returns kExitOk when `config` is usable.
 int LoadConfigOrExplain(const CommandLine& cl, Config* config);
-// Opens the instance (and, read-write, runs crash recovery), or logs why
-// not. Returns kExitOk when `out` is usable, else kExitRuntime.
-int OpenInstanceOrExplain(const std::string& command, const Config& config, Instance::Access access,
+// Opens the instance (read-write: takes the writer lock, then runs crash
+// recovery), or logs why not. Returns kExitOk when `out` is usable,
+// kExitLocked (after saying who holds the lock and what to do instead) or
+// kExitRuntime. `wait` queues behind the lock's holder.
+int OpenInstanceOrExplain(const std::string& command, const Config& config, Instance::Access access, bool wait,
                           std::unique_ptr<Instance>* out);
 // Reloads the catalog of `source` when its published version changed, and
 // logs what happened; on error the previous catalog stays (and is named).

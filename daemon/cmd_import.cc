@@ -39,7 +39,7 @@ int RunImport(const CommandLine& cl) {
   if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
   InitLogging(config.log_level);
   std::unique_ptr<Instance> inst;
-  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadWrite, &inst); rc != kExitOk) return rc;
+  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadWrite, cl.wait, &inst); rc != kExitOk) return rc;
   int rc = kExitOk;
   for (const RemoteSource& source : config.sources) {
     if (!cl.source.empty() && source.name != cl.source) continue;

@@ -51,7 +51,7 @@ int RunPlan(const CommandLine& cl) {
   }
   const RemoteSource& source = *config.FindSource(cl.source);
   std::unique_ptr<Instance> inst;
-  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadOnly, &inst); rc != kExitOk) return rc;
+  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadOnly, false, &inst); rc != kExitOk) return rc;
   TemporaryDatabase tmp;
   CatalogStore store;
   if (Status s = tmp.Open(); !s.ok() || !(s = CatalogStore::Open(&tmp.db(), &store)).ok()) {

@@ -23,12 +23,12 @@ int RunPublish(const CommandLine& cl) {
   Config config;
   if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
   InitLogging(config.log_level);
-  {
-    // Opening the archive once creates the schema of a fresh instance and
-    // our additions, so publish works on a brand-new archive too.
-    std::unique_ptr<Instance> inst;
-    if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadWrite, &inst); rc != kExitOk) return rc;
-  }
+  // Opening the archive creates the schema of a fresh instance and our
+  // additions, so publish works on a brand-new archive too; the instance
+  // holds the writer lock until the manifest is written.
+  std::unique_ptr<Instance> inst;
+  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadWrite, cl.wait, &inst); rc != kExitOk)
+    return rc;
   PublishReport r;
   Status s = PublishNow(config, &r);
   if (!s.ok()) {
@@ -55,7 +55,8 @@ int RunTrust(const CommandLine& cl) {
     return kExitUsage;
   }
   std::unique_ptr<Instance> inst;
-  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadWrite, &inst); rc != kExitOk) return rc;
+  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadWrite, cl.wait, &inst); rc != kExitOk)
+    return rc;
   std::string old_key;
   inst->pins().Get(cl.source, &old_key, nullptr);
   bool removed = false;
@@ -63,11 +64,18 @@ int RunTrust(const CommandLine& cl) {
     std::fprintf(stderr, "indafoto-syncd trust: %s\n", s.ToString().c_str());
     return kExitRuntime;
   }
+  // Starting over includes the manifest history: the new key's first
+  // manifest may carry a lower sequence than the old key's last one.
+  if (Status s = inst->catalog().ForgetSequence(cl.source); !s.ok()) {
+    std::fprintf(stderr, "indafoto-syncd trust: %s\n", s.ToString().c_str());
+    return kExitRuntime;
+  }
   if (removed)
-    std::printf("source %s: removed the pin of key %s; the next manifest pins its signer's key\n", cl.source.c_str(),
-                old_key.c_str());
+    std::printf("source %s: removed the pin of key %s and the accepted manifest sequence; the next manifest pins "
+                "its signer's key\n",
+                cl.source.c_str(), old_key.c_str());
   else
-    std::printf("source %s: no key was pinned\n", cl.source.c_str());
+    std::printf("source %s: no key was pinned; the accepted manifest sequence is forgotten\n", cl.source.c_str());
   return kExitOk;
 }
 

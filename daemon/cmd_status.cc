@@ -9,6 +9,7 @@
 #include "lib/daemon_state.h"
 #include "lib/instance.h"
 #include "lib/received_folder.h"
+#include "lib/verify.h"
 
 namespace indafoto {
 
@@ -32,7 +33,7 @@ int RunStatus(const CommandLine& cl) {
   Config config;
   if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
   std::unique_ptr<Instance> inst;
-  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadOnly, &inst); rc != kExitOk) return rc;
+  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadOnly, false, &inst); rc != kExitOk) return rc;
   std::vector<SourceReport> reports;
   bool healthy = true;
   try {
@@ -58,6 +59,11 @@ int RunStatus(const CommandLine& cl) {
   DaemonHeartbeat hb;
   bool has_daemon = ReadHeartbeat(inst->state(), &hb);
   if (has_daemon && hb.IsStale()) healthy = false;
+  // Local files found missing or corrupt by the last verify and not healed
+  // (run `verify --repair`, or restore them from a backup).
+  VerifySummary verified;
+  bool has_verify = ReadVerifySummary(inst->state(), &verified);
+  if (has_verify && verified.Unhealed() > 0) healthy = false;
 
   if (cl.json) {
     rapidjson::StringBuffer buf;
@@ -80,6 +86,25 @@ int RunStatus(const CommandLine& cl) {
       w.Bool(hb.IsStale());
       w.Key("message");
       w.String(hb.message.c_str());
+      w.EndObject();
+    } else {
+      w.Null();
+    }
+    w.Key("last_verify");
+    if (has_verify) {
+      w.StartObject();
+      w.Key("finished_at");
+      w.String(verified.finished_at.c_str());
+      w.Key("checked");
+      w.Int64(verified.checked);
+      w.Key("missing");
+      w.Int64(verified.missing);
+      w.Key("corrupt");
+      w.Int64(verified.corrupt);
+      w.Key("healed");
+      w.Int64(verified.healed);
+      w.Key("unhealed");
+      w.Int64(verified.Unhealed());
       w.EndObject();
     } else {
       w.Null();
@@ -129,6 +154,16 @@ int RunStatus(const CommandLine& cl) {
       std::printf("\n");
       if (!r.folder_error.empty()) std::printf("  received folder: %s\n", r.folder_error.c_str());
     }
+    if (has_verify)
+      std::printf("last verify (%s UTC): %lld images checked, %lld missing, %lld corrupt, %lld healed; %lld local "
+                  "images missing or corrupt%s\n",
+                  verified.finished_at.c_str(), static_cast<long long>(verified.checked),
+                  static_cast<long long>(verified.missing), static_cast<long long>(verified.corrupt),
+                  static_cast<long long>(verified.healed), static_cast<long long>(verified.Unhealed()),
+                  verified.Unhealed() > 0 ? " (run `indafoto-syncd verify --repair`, or restore them from a backup)"
+                                          : "");
+    else
+      std::printf("last verify: never (run `indafoto-syncd verify`)\n");
     std::printf("%s\n", healthy ? "healthy" : "UNHEALTHY");
   }
   return healthy ? kExitOk : kExitProblems;

@@ -1,45 +1,46 @@
-// `indafoto-syncd verify`: every local image's file exists and matches its
-// sha256_hash. Hashes on all cores; changes nothing.
+// `indafoto-syncd verify [--repair]`: every local image's file exists and
+// matches its sha256_hash. Hashes on all cores. Without --repair it changes
+// nothing in the archive (and takes no writer lock); with --repair it heals
+// what it can from verified deliveries (Importer::HealLocalFile). Either
+// way the summary is recorded for `status`.
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
-#include <future>
 #include <vector>
 
 #include "daemon/cli.h"
 #include "lib/instance.h"
-#include "lib/sha256.h"
+#include "lib/verify.h"
 
 namespace indafoto {
 
 namespace {
 
-struct Row {
-  int64_t id;
-  std::string local_path;
-  std::string sha256;
-  std::string problem;  // "", "missing", "mismatch", "unreadable"
-  std::string detail;
+struct Problem {
+  LocalFileCheck check;
+  std::string healed_from;  // "source:path" when --repair healed it
+  std::string not_healed;   // why not, with --repair
 };
 
-void Check(const LocalPathStyle& style, Row* row) {
-  if (row->local_path.empty()) {
-    row->problem = "missing";
-    row->detail = "no local_path";
-    return;
+// Records the summary in the state database when it exists. A read-only
+// verify opens its own connection for this one row: it is verify's own
+// record, and SQLite orders it with a daemon's writes.
+void Record(const Config& config, Instance& inst, const VerifySummary& summary) {
+  Status s;
+  if (inst.holds_writer_lock()) {
+    s = RecordVerifySummary(inst.state(), summary);
+  } else {
+    std::error_code ec;
+    if (!std::filesystem::exists(config.state_path, ec)) return;  // nothing was ever imported
+    Database db;
+    s = Database::Open(config.state_path.string(), Database::Mode::kReadWrite, 10000, &db);
+    if (s.ok()) s = RecordVerifySummary(db, summary);
   }
-  FileDigest d;
-  Status s = Sha256File(style.ToAbsolute(row->local_path), &d);
-  if (s.IsNotFound()) {
-    row->problem = "missing";
-  } else if (!s.ok()) {
-    row->problem = "unreadable";
-    row->detail = s.message();
-  } else if (!row->sha256.empty() && d.sha256 != row->sha256) {
-    row->problem = "mismatch";
-    row->detail = "expected " + row->sha256 + ", file " + d.sha256;
-  }
+  if (!s.ok())
+    spdlog::warn("verify: result not recorded for `status` in the state database {}: {}", config.state_path.string(),
+                 s.ToString());
 }
 
 }  // namespace
@@ -48,76 +49,89 @@ int RunVerify(const CommandLine& cl) {
   Config config;
   if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
   std::unique_ptr<Instance> inst;
-  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadOnly, &inst); rc != kExitOk) return rc;
-  ArchiveDb& archive = inst->archive();
-  int threads = HashThreads(config);
-  int64_t checked = 0, without_hash = 0;
-  std::vector<Row> problems;
-  try {
-    Statement q = archive.db().Prepare(archive.HasColumn("sha256_hash")
-                                           ? "SELECT id, local_path, sha256_hash FROM images ORDER BY id"
-                                           : "SELECT id, local_path, NULL FROM images ORDER BY id");
-    std::vector<Row> batch;
-    auto flush = [&]() {
-      std::vector<std::future<void>> jobs;
-      size_t per = (batch.size() + threads - 1) / threads;
-      for (size_t start = 0; start < batch.size(); start += per) {
-        jobs.push_back(std::async(std::launch::async, [&, start]() {
-          for (size_t i = start; i < std::min(batch.size(), start + per); ++i) Check(archive.path_style(), &batch[i]);
-        }));
-      }
-      for (auto& j : jobs) j.get();
-      for (auto& r : batch) {
-        ++checked;
-        if (r.sha256.empty()) ++without_hash;
-        if (!r.problem.empty()) problems.push_back(std::move(r));
-      }
-      batch.clear();
-    };
-    while (q.Step()) {
-      batch.push_back(Row{q.Int(0), q.Text(1), q.Text(2), "", ""});
-      if (batch.size() >= 256) flush();
-    }
-    flush();
-  } catch (const SqliteError& e) {
-    std::fprintf(stderr, "indafoto-syncd verify: %s\n", e.what());
-    return kExitRuntime;
+  Instance::Access access = cl.repair ? Instance::Access::kReadWrite : Instance::Access::kReadOnly;
+  if (int rc = OpenInstanceOrExplain(cl.repair ? "verify --repair" : "verify", config, access, cl.wait, &inst);
+      rc != kExitOk)
+    return rc;
+  if (cl.repair) {
+    // Heal from the sources' current catalogs.
+    for (const RemoteSource& source : config.sources) RefreshCatalogAndLog(*inst, source);
   }
+  VerifySummary summary;
+  std::vector<Problem> problems;
+  VerifyCursor cursor;
+  while (!cursor.done) {
+    std::vector<LocalFileCheck> checks;
+    if (Status s = CheckLocalFiles(inst->archive(), HashThreads(config), 256, &cursor, &checks); !s.ok()) {
+      std::fprintf(stderr, "indafoto-syncd verify: archive database %s: %s\n", config.database_path.c_str(),
+                   s.ToString().c_str());
+      return kExitRuntime;
+    }
+    for (LocalFileCheck& c : checks) {
+      ++summary.checked;
+      if (c.image.sha256.empty()) ++summary.without_sha256;
+      if (c.problem.empty()) continue;
+      ++(c.problem == "missing" ? summary.missing : summary.corrupt);
+      Problem p{std::move(c), "", ""};
+      if (cl.repair) {
+        Status h = inst->importer().HealLocalFile(config.sources, p.check.image, &p.healed_from);
+        if (h.ok()) ++summary.healed;
+        else p.not_healed = h.message();
+      }
+      problems.push_back(std::move(p));
+    }
+  }
+  Record(config, *inst, summary);
   if (cl.json) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.StartObject();
     w.Key("checked");
-    w.Int64(checked);
+    w.Int64(summary.checked);
     w.Key("without_sha256");
-    w.Int64(without_hash);
+    w.Int64(summary.without_sha256);
+    w.Key("healed");
+    w.Int64(summary.healed);
     w.Key("ok");
-    w.Bool(problems.empty());
+    w.Bool(summary.Unhealed() == 0);
     w.Key("problems");
     w.StartArray();
     for (const auto& p : problems) {
       w.StartObject();
       w.Key("image_id");
-      w.Int64(p.id);
+      w.Int64(p.check.image.id);
       w.Key("local_path");
-      w.String(p.local_path.c_str());
+      w.String(p.check.image.local_path.c_str());
       w.Key("problem");
-      w.String(p.problem.c_str());
+      w.String(p.check.problem.c_str());
       w.Key("detail");
-      w.String(p.detail.c_str());
+      w.String(p.check.detail.c_str());
+      if (cl.repair) {
+        w.Key("healed");
+        w.Bool(!p.healed_from.empty());
+        w.Key(p.healed_from.empty() ? "not_healed" : "healed_from");
+        w.String(p.healed_from.empty() ? p.not_healed.c_str() : p.healed_from.c_str());
+      }
       w.EndObject();
     }
     w.EndArray();
     w.EndObject();
     std::printf("%s\n", buf.GetString());
   } else {
-    for (const auto& p : problems)
-      std::printf("%-10s image %lld %s %s\n", p.problem.c_str(), static_cast<long long>(p.id), p.local_path.c_str(),
-                  p.detail.c_str());
-    std::printf("verified %lld images: %zu problems, %lld without a sha256 (existence checked only)\n",
-                static_cast<long long>(checked), problems.size(), static_cast<long long>(without_hash));
+    for (const auto& p : problems) {
+      std::printf("%-10s image %lld %s %s", p.check.problem.c_str(), static_cast<long long>(p.check.image.id),
+                  p.check.image.local_path.c_str(), p.check.detail.c_str());
+      if (!p.healed_from.empty()) std::printf(" -> healed from %s", p.healed_from.c_str());
+      else if (cl.repair) std::printf(" -> not healed: %s", p.not_healed.c_str());
+      std::printf("\n");
+    }
+    std::printf("verified %lld images: %lld missing, %lld corrupt, %lld healed, %lld without a sha256 (existence "
+                "checked only)\n",
+                static_cast<long long>(summary.checked), static_cast<long long>(summary.missing),
+                static_cast<long long>(summary.corrupt), static_cast<long long>(summary.healed),
+                static_cast<long long>(summary.without_sha256));
   }
-  return problems.empty() ? kExitOk : kExitProblems;
+  return summary.Unhealed() == 0 ? kExitOk : kExitProblems;
 }
 
 }  // namespace indafoto

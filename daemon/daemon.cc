@@ -29,6 +29,7 @@
 #include "lib/received_folder.h"
 #include "lib/syncthing_client.h"
 #include "lib/syncthing_home.h"
+#include "lib/verify.h"
 
 // GCC 12 warns -Wmismatched-new-delete at the end of a coroutine here (seen
 // on ImportLoop): Boost.Asio's awaitable frames are allocated by
@@ -112,6 +113,8 @@ class Daemon {
   void ImportBatch(const RemoteSource& source, const std::vector<std::string>& paths);
   void ReloadCatalog(const RemoteSource& source, bool retry_pending);
   void Publish(const Config& config);
+  // One batch of the periodic verify; true when the whole archive is done.
+  bool VerifyBatch();
   PassOptions Options(const RemoteSource& source);
 
   Config config_;  // io thread; jobs get copies of what they need
@@ -129,6 +132,9 @@ class Daemon {
 
   // Queued work (io thread).
   bool reconcile_requested_ = false;
+  bool verify_running_ = false;  // io thread; batches run between other work
+  VerifyCursor verify_cursor_;    // worker thread
+  VerifySummary verify_summary_;  // worker thread
   std::set<std::string> reloads_requested_;   // source names, after kManifestSettle
   std::set<std::string> reloads_due_;
   std::map<std::string, std::vector<std::string>> imports_queued_;
@@ -152,7 +158,7 @@ class Daemon {
 // Start and stop.
 
 int Daemon::Run() {
-  if (int rc = OpenInstanceOrExplain("run", config_, Instance::Access::kReadWrite, &instance_); rc != kExitOk)
+  if (int rc = OpenInstanceOrExplain("run", config_, Instance::Access::kReadWrite, /*wait=*/true, &instance_); rc != kExitOk)
     return rc;
   spdlog::info("indafoto-syncd started: database {}, image root {}, {} source(s), reconcile every {}s",
                config_.database_path.string(), config_.image_root.string(), config_.sources.size(),
@@ -489,6 +495,12 @@ net::awaitable<void> Daemon::ImportLoop() {
       Config copy = config_;
       std::function<void()> job = [this, copy] { Publish(copy); };
       co_await OnWorker(std::move(job));
+    } else if (verify_running_) {
+      // Lowest priority, one batch at a time: deliveries never wait long.
+      bool done = false;
+      std::function<void()> job = [this, &done] { done = VerifyBatch(); };
+      co_await OnWorker(std::move(job));
+      if (done) verify_running_ = false;
     } else {
       work_timer_.expires_at(Clock::time_point::max());
       boost::system::error_code ec;
@@ -576,6 +588,43 @@ void Daemon::ReconcileAll() {
   }
 }
 
+bool Daemon::VerifyBatch() {
+  constexpr int64_t kBatch = 500;
+  if (verify_cursor_.after_id == 0) {
+    verify_summary_ = VerifySummary();
+    spdlog::info("periodic verify: checking every local image's file");
+  }
+  std::vector<LocalFileCheck> checks;
+  if (Status s = CheckLocalFiles(instance_->archive(), HashThreads(instance_->config()), kBatch, &verify_cursor_,
+                                 &checks);
+      !s.ok()) {
+    spdlog::warn("periodic verify: {}; continued later", s.ToString());
+    return false;  // the cursor stays: the same batch again
+  }
+  for (const LocalFileCheck& c : checks) {
+    ++verify_summary_.checked;
+    if (c.image.sha256.empty()) ++verify_summary_.without_sha256;
+    if (c.problem.empty()) continue;
+    ++(c.problem == "missing" ? verify_summary_.missing : verify_summary_.corrupt);
+    std::string from;
+    Status h = instance_->importer().HealLocalFile(instance_->config().sources, c.image, &from);
+    if (h.ok()) {
+      ++verify_summary_.healed;
+      spdlog::warn("periodic verify: image {} {}: {} {}; healed from {}", c.image.id, c.image.local_path, c.problem,
+                   c.detail, from);
+    } else {
+      spdlog::error("periodic verify: image {} {}: {} {}; not healed: {}", c.image.id, c.image.local_path,
+                    c.problem, c.detail, h.message());
+    }
+  }
+  if (!verify_cursor_.done) return false;
+  verify_cursor_ = VerifyCursor();
+  RecordVerifySummary(instance_->state(), verify_summary_);
+  spdlog::info("periodic verify: {} images checked, {} missing, {} corrupt, {} healed", verify_summary_.checked,
+               verify_summary_.missing, verify_summary_.corrupt, verify_summary_.healed);
+  return true;
+}
+
 void Daemon::Publish(const Config& config) {
   PublishReport r;  // PublishManifest logs what it wrote
   Status s = PublishNow(config, &r);
@@ -618,6 +667,7 @@ net::awaitable<void> Daemon::Housekeeping() {
   net::steady_timer tick(io_);
   auto last_progress = Clock::now();
   auto last_reconcile = Clock::now();
+  auto last_verify = Clock::now();  // the first periodic verify comes one interval after the start
   // A connection of our own to indafoto.db whose PRAGMA data_version moves
   // whenever another connection (the crawler, our importer) commits.
   Database watch;
@@ -668,6 +718,12 @@ net::awaitable<void> Daemon::Housekeeping() {
     if (now - last_reconcile >= std::chrono::seconds(config_.reconcile_interval_seconds)) {
       last_reconcile = now;
       RequestReconcile("periodic");
+    }
+    if (config_.verify_interval_hours > 0 && !verify_running_ &&
+        now - last_verify >= std::chrono::hours(config_.verify_interval_hours)) {
+      last_verify = now;
+      verify_running_ = true;
+      Wake();
     }
     if (now - last_progress >= kProgressInterval) {
       last_progress = now;

@@ -296,6 +296,19 @@ std::optional<SyncRecord> ArchiveDb::FindSyncRecord(const std::string& source, c
   return r;
 }
 
+std::vector<std::pair<std::string, std::string>> ArchiveDb::DeliveriesOf(int64_t image_id) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!has_sync_records_) return out;
+  // No index on image_id (sync_records is the seed's table; we index only
+  // what the import path needs): used by healing, once per damaged image.
+  Statement s = db_.Prepare(
+      "SELECT remote_source, remote_path FROM sync_records WHERE image_id = ? AND status IN "
+      "('imported', 'merged', 'duplicate', 'repaired') ORDER BY id DESC LIMIT 16");
+  s.Bind(1, image_id);
+  while (s.Step()) out.emplace_back(s.Text(0), s.Text(1));
+  return out;
+}
+
 std::map<std::string, int64_t> ArchiveDb::StatusCounts(const std::string& source) {
   // Only the latest row of each path counts: earlier rows are history.
   if (!has_sync_records_) return {};
@@ -340,19 +353,26 @@ class FullSyncScope {
 }  // namespace
 
 int64_t ArchiveDb::AddPlacement(const fs::path& absolute_path, const std::string& sha256) {
-  // The one commit that must reach the disk before we go on: the file is
-  // placed (and its directory fsynced) next, and a placed file must never
-  // outlive a power loss without the row that lets Recover() find it. A
-  // FULL commit syncs the whole WAL, so every earlier NORMAL commit becomes
-  // durable with it.
+  return AddPlacements({{absolute_path, sha256}}).at(0);
+}
+
+std::vector<int64_t> ArchiveDb::AddPlacements(const std::vector<std::pair<fs::path, std::string>>& placements) {
+  // The one commit that must reach the disk before we go on: the files are
+  // placed next, and a placed file must never outlive a power loss without
+  // the row that lets Recover() find it. A FULL commit syncs the whole WAL,
+  // so every earlier NORMAL commit becomes durable with it.
   FullSyncScope full(db_);
   Transaction t(db_);
-  Statement s = db_.Prepare("INSERT INTO syncd_placements (path, sha256) VALUES (?, ?)");
-  s.Bind(1, absolute_path.string()).Bind(2, sha256);
-  s.Run();
-  int64_t id = db_.LastInsertRowid();
+  std::vector<int64_t> ids;
+  ids.reserve(placements.size());
+  for (const auto& [path, sha256] : placements) {
+    Statement s = db_.Prepare("INSERT INTO syncd_placements (path, sha256) VALUES (?, ?)");
+    s.Bind(1, path.string()).Bind(2, sha256);
+    s.Run();
+    ids.push_back(db_.LastInsertRowid());
+  }
   t.Commit();
-  return id;
+  return ids;
 }
 
 void ArchiveDb::RemovePlacement(int64_t id) {

@@ -107,6 +107,9 @@ class ArchiveDb {
   void RecordSync(const std::string& source, const std::string& remote_path, int64_t image_id,
                   const std::string& status, const std::string& message);
   std::optional<SyncRecord> FindSyncRecord(const std::string& source, const std::string& remote_path);
+  // (source, remote_path) of the deliveries recorded as having taken image
+  // `image_id` (imported, merged, duplicate, repaired), newest first.
+  std::vector<std::pair<std::string, std::string>> DeliveriesOf(int64_t image_id);
   // Latest decision per path of `source`, counted by status.
   std::map<std::string, int64_t> StatusCounts(const std::string& source);
   std::vector<std::string> PathsWithStatus(const std::string& source, const std::string& status);
@@ -116,6 +119,9 @@ class ArchiveDb {
   // synchronous=NORMAL); RemovePlacement runs inside the image's
   // transaction so both commit together.
   int64_t AddPlacement(const std::filesystem::path& absolute_path, const std::string& sha256);
+  // The same for a batch, in one durable commit (one sync for all): ids in
+  // the order of `placements` (absolute path, sha256).
+  std::vector<int64_t> AddPlacements(const std::vector<std::pair<std::filesystem::path, std::string>>& placements);
   void RemovePlacement(int64_t id);
   // Removes a journal row in a transaction of its own, after the placement
   // was undone (the file is not there). Failures are left to Recover().

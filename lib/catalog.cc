@@ -44,6 +44,9 @@ Status CatalogStore::Open(Database* db, CatalogStore* out) {
     // working.)
     if (!db->HasColumn("syncd_catalog_entries", "load_generation"))
       db->Exec("ALTER TABLE syncd_catalog_entries ADD COLUMN load_generation INTEGER NOT NULL DEFAULT 0");
+    // The highest manifest sequence accepted from the source (NULL: none).
+    if (!db->HasColumn("syncd_catalog_sources", "sequence"))
+      db->Exec("ALTER TABLE syncd_catalog_sources ADD COLUMN sequence INTEGER");
   } catch (const SqliteError& e) {
     return e.ToStatus();
   }
@@ -56,11 +59,21 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
   std::string fingerprint;
   if (Status s = reader.Fingerprint(&fingerprint); !s.ok()) return s;
   try {
+    std::string accepted_fingerprint;
+    std::optional<uint64_t> accepted_sequence;
     {
-      Statement q = db_->Prepare("SELECT fingerprint FROM syncd_catalog_sources WHERE source = ?");
+      Statement q = db_->Prepare("SELECT fingerprint, sequence FROM syncd_catalog_sources WHERE source = ?");
       q.Bind(1, source);
-      if (q.Step() && q.Text(0) == fingerprint) return Status::Ok();
+      if (q.Step()) {
+        accepted_fingerprint = q.Text(0);
+        if (!q.IsNull(1)) accepted_sequence = static_cast<uint64_t>(q.Int(1));
+      }
     }
+    if (fingerprint == accepted_fingerprint) return Status::Ok();
+    // Refuse a replay before reading it all; checked again below on what
+    // was actually verified.
+    if (Status s = CheckForward(source, reader, fingerprint, accepted_sequence, accepted_fingerprint); !s.ok())
+      return s;
     // One transaction: either the whole new catalog replaces the old one or,
     // on any error below, the rollback in ~Transaction keeps the old one.
     // Entries are compared with the previous load rather than deleted and
@@ -109,6 +122,9 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
       return Status::Ok();
     });
     if (!read.ok()) return read;
+    if (!reader.ReadFingerprint().empty()) fingerprint = reader.ReadFingerprint();
+    if (Status s = CheckForward(source, reader, fingerprint, accepted_sequence, accepted_fingerprint); !s.ok())
+      return s;
     Statement sweep = db_->Prepare("DELETE FROM syncd_catalog_entries WHERE source = ? AND load_generation != ?");
     sweep.Bind(1, source).Bind(2, generation);
     sweep.Run();
@@ -120,15 +136,51 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
     if (duplicates > 0)
       spdlog::warn("source {}: {} catalog entries repeat a path already listed; the first one is used", source,
                    duplicates);
+    // A catalog without a sequence (a remote database) keeps the one
+    // accepted before, so a stale manifest put back later is still refused.
     Statement up = db_->Prepare(
-        "INSERT INTO syncd_catalog_sources (source, fingerprint, generation, entry_count, loaded_at) "
-        "VALUES (?, ?, 1, ?, strftime('%Y-%m-%d %H:%M:%S','now')) "
+        "INSERT INTO syncd_catalog_sources (source, fingerprint, generation, entry_count, loaded_at, sequence) "
+        "VALUES (?, ?, 1, ?, strftime('%Y-%m-%d %H:%M:%S','now'), ?) "
         "ON CONFLICT(source) DO UPDATE SET fingerprint = excluded.fingerprint, "
-        "generation = generation + 1, entry_count = excluded.entry_count, loaded_at = excluded.loaded_at");
+        "generation = generation + 1, entry_count = excluded.entry_count, loaded_at = excluded.loaded_at, "
+        "sequence = COALESCE(excluded.sequence, sequence)");
     up.Bind(1, source).Bind(2, fingerprint).Bind(3, count);
+    if (std::optional<uint64_t> seq = reader.Sequence()) up.Bind(4, static_cast<int64_t>(*seq));
+    else up.BindNull(4);
     up.Run();
     t.Commit();
     *changed = true;
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+Status CatalogStore::CheckForward(const std::string& source, const CatalogReader& reader,
+                                  const std::string& fingerprint, std::optional<uint64_t> accepted_sequence,
+                                  const std::string& accepted_fingerprint) {
+  std::optional<uint64_t> seq = reader.Sequence();
+  if (!seq || !accepted_sequence) return Status::Ok();
+  std::string what;
+  if (*seq < *accepted_sequence) {
+    what = "its sequence " + std::to_string(*seq) + " is older than sequence " + std::to_string(*accepted_sequence) +
+           " already accepted (a replayed manifest?)";
+  } else if (*seq == *accepted_sequence && fingerprint != accepted_fingerprint) {
+    what = "its sequence " + std::to_string(*seq) + " was already accepted with other content";
+  } else {
+    return Status::Ok();
+  }
+  return Status::Corrupt(reader.Describe() + ": refused: " + what + "; keeping the catalog of sequence " +
+                         std::to_string(*accepted_sequence) + ". If the publisher really started over (a new "
+                         "manifest history), accept it with `indafoto-syncd trust --config FILE --source " + source +
+                         "`");
+}
+
+Status CatalogStore::ForgetSequence(const std::string& source) {
+  try {
+    Statement u = db_->Prepare("UPDATE syncd_catalog_sources SET sequence = NULL, fingerprint = NULL WHERE source = ?");
+    u.Bind(1, source);
+    u.Run();
     return Status::Ok();
   } catch (const SqliteError& e) {
     return e.ToStatus();
@@ -146,6 +198,29 @@ Status CatalogStore::FindByPath(const std::string& source, const std::string& re
     return Status::Ok();
   } catch (const SqliteError& e) {
     return e.ToStatus();
+  }
+}
+
+Status CatalogStore::PathsWithSha256(const std::string& source, const std::string& sha256,
+                                     std::vector<std::string>* out) {
+  out->clear();
+  try {
+    Statement q = db_->Prepare("SELECT rel_path FROM syncd_catalog_entries WHERE source = ? AND sha256 = ? LIMIT 16");
+    q.Bind(1, source).Bind(2, sha256);
+    while (q.Step()) out->push_back(q.Text(0));
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+bool CatalogStore::Contains(const std::string& source, const std::string& rel_path) {
+  try {
+    Statement q = db_->Prepare("SELECT 1 FROM syncd_catalog_entries WHERE source = ? AND rel_path = ?");
+    q.Bind(1, source).Bind(2, rel_path);
+    return q.Step();
+  } catch (const SqliteError&) {
+    return false;
   }
 }
 

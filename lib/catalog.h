@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,13 @@ class CatalogReader {
   virtual Status ReadAll(const std::function<Status(const RemoteImage&)>& sink) = 0;
   // Human-readable description for logs ("manifest at ...", "remote db ...").
   virtual std::string Describe() const = 0;
+  // The publisher's sequence number of the version last read (by
+  // Fingerprint, then by ReadAll, which replaces it with the verified one);
+  // nullopt for catalogs without one (a remote database).
+  virtual std::optional<uint64_t> Sequence() const { return std::nullopt; }
+  // The fingerprint of exactly what the last successful ReadAll read (the
+  // files may have changed since Fingerprint); "" = Fingerprint's.
+  virtual std::string ReadFingerprint() const { return ""; }
 };
 
 class CatalogStore {
@@ -46,9 +54,19 @@ class CatalogStore {
   // Replaces the catalog of `source` with what `reader` yields, in one
   // transaction. Skips the work when the reader's fingerprint equals the
   // loaded one (*changed = false). On any error the previous catalog stays.
+  // Catalogs only move forward: a reader whose Sequence() is lower than the
+  // highest accepted from `source`, or equal with another fingerprint (a
+  // replayed or forked manifest), is refused (Status::Corrupt naming both
+  // sequences) and the previous catalog stays. ForgetSequence starts over.
   Status Load(const std::string& source, CatalogReader& reader, bool* changed);
+  // Forgets the accepted sequence of `source` (and its fingerprint, so the
+  // next load reads again): `indafoto-syncd trust`.
+  Status ForgetSequence(const std::string& source);
 
   Status FindByPath(const std::string& source, const std::string& rel_path, RemoteImage* out);
+  // Whether `source`'s catalog lists `rel_path` (the primary key; the record
+  // is not read). False on a database error: FindByPath then reports it.
+  bool Contains(const std::string& source, const std::string& rel_path);
   int64_t Count(const std::string& source);
   // A counter that grows each time the catalog of `source` changes; the
   // importer retries pending files when it moves.
@@ -58,10 +76,16 @@ class CatalogStore {
   // path order.
   Status ChangedPaths(const std::string& source, int64_t limit, std::vector<std::string>* out);
   Status ForgetChange(const std::string& source, const std::string& rel_path);
+  // Paths of `source` whose entry lists `sha256` (uses the sha256 index).
+  Status PathsWithSha256(const std::string& source, const std::string& sha256, std::vector<std::string>* out);
   // Streams all entries of `source` in path order.
   Status ForEach(const std::string& source, const std::function<Status(const RemoteImage&)>& fn);
 
  private:
+  // Ok unless `reader`'s sequence would move `source`'s catalog backwards.
+  static Status CheckForward(const std::string& source, const CatalogReader& reader, const std::string& fingerprint,
+                             std::optional<uint64_t> accepted_sequence, const std::string& accepted_fingerprint);
+
   Database* db_ = nullptr;
 };
 

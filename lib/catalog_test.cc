@@ -104,3 +104,53 @@ TEST_CASE("a reload notes exactly the entries whose record changed", "[catalog]"
 }
 
 }  // namespace indafoto
+
+namespace indafoto {
+
+namespace {
+
+// A ListReader that carries a publisher sequence, as a manifest does.
+class SequencedReader : public ListReader {
+ public:
+  SequencedReader(uint64_t sequence, std::string fingerprint, std::vector<RemoteImage> entries)
+      : ListReader(std::move(fingerprint), std::move(entries)), sequence_(sequence) {}
+  std::optional<uint64_t> Sequence() const override { return sequence_; }
+
+ private:
+  uint64_t sequence_;
+};
+
+}  // namespace
+
+TEST_CASE("catalogs only move forward; ForgetSequence starts over", "[catalog]") {
+  TempDir dir;
+  Database db;
+  REQUIRE(Database::Open((dir.path() / "state.db").string(), Database::Mode::kReadWriteCreate, 1000, &db).ok());
+  CatalogStore store;
+  REQUIRE(CatalogStore::Open(&db, &store).ok());
+  bool changed = false;
+  SequencedReader v2(2, "m2", {Entry("a/0/1.jpg", "one"), Entry("b/0/2.jpg", "two")});
+  REQUIRE(store.Load("peer", v2, &changed).ok());
+
+  SequencedReader v1(1, "m1", {Entry("a/0/1.jpg", "one")});
+  Status older = store.Load("peer", v1, &changed);
+  CHECK(older.code() == Status::Code::kCorrupt);
+  CHECK_THAT(older.message(), Catch::Contains("sequence 1 is older than sequence 2"));
+  CHECK(store.Count("peer") == 2);
+
+  SequencedReader fork(2, "m2-other", {Entry("c/0/3.jpg", "three")});
+  CHECK_THAT(store.Load("peer", fork, &changed).message(), Catch::Contains("sequence 2 was already accepted"));
+  CHECK(store.Count("peer") == 2);
+
+  // A catalog without a sequence (a remote db) keeps the accepted one.
+  ListReader db_copy("remote-db", {Entry("a/0/1.jpg", "one")});
+  REQUIRE(store.Load("peer", db_copy, &changed).ok());
+  CHECK(store.Load("peer", v1, &changed).code() == Status::Code::kCorrupt);
+
+  REQUIRE(store.ForgetSequence("peer").ok());
+  REQUIRE(store.Load("peer", v1, &changed).ok());
+  CHECK(changed);
+  CHECK(store.Count("peer") == 1);
+}
+
+}  // namespace indafoto

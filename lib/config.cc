@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "lib/file_util.h"
 #include "lib/layout.h"
 
 namespace indafoto {
@@ -92,6 +93,79 @@ class ObjectReader {
   std::set<std::string> seen_;
 };
 
+// The first key that appears twice in one object of `v`, as its dotted
+// path ("remote_sources[0].name"); "" when none. RapidJSON keeps both and
+// FindMember returns the first, so a repeated key would silently pick one.
+std::string RepeatedKey(const Json& v, const std::string& where) {
+  if (v.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      std::string k = RepeatedKey(v[i], where + "[" + std::to_string(i) + "]");
+      if (!k.empty()) return k;
+    }
+  } else if (v.IsObject()) {
+    std::set<std::string> names;
+    for (auto& m : v.GetObject()) {
+      std::string name(m.name.GetString(), m.name.GetStringLength());
+      std::string path = where.empty() ? name : where + "." + name;
+      if (!names.insert(name).second) return path;
+      std::string k = RepeatedKey(m.value, path);
+      if (!k.empty()) return k;
+    }
+  }
+  return "";
+}
+
+// `inner` equals `outer` or lies inside it, both already resolved.
+bool Within(const fs::path& inner, const fs::path& outer) {
+  fs::path rel = inner.lexically_relative(outer);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+// The paths of the configuration must not nest where that makes no sense:
+// compared after resolving symlinks (weakly_canonical: the part that
+// exists), so a symlinked path cannot slip past a textual check.
+Status CheckPathsApart(const Config& c) {
+  struct Named {
+    std::string key;
+    fs::path path;
+  };
+  auto resolve = [](const fs::path& p) {
+    std::error_code ec;
+    fs::path r = fs::weakly_canonical(p, ec);
+    return ec ? p.lexically_normal() : r;
+  };
+  Named root{"image_root", resolve(c.image_root)};
+  std::vector<Named> files = {{"database_path", resolve(c.database_path)},
+                              {"state_path", resolve(c.state_path)},
+                              {"key_path", resolve(c.key_path)}};
+  std::vector<Named> received;
+  for (size_t i = 0; i < c.sources.size(); ++i)
+    received.push_back({"remote_sources[" + std::to_string(i) + "].local_path (source '" + c.sources[i].name + "')",
+                        resolve(c.sources[i].local_path)});
+  auto clash = [](const Named& a, const char* how, const Named& b) {
+    return Status::Invalid("'" + a.key + "' " + a.path.string() + " " + how + " '" + b.key + "' " + b.path.string());
+  };
+  for (const Named& r : received) {
+    // Our own images (or database) would be taken for deliveries, and a
+    // folder inside the archive would be counted as an author.
+    if (Within(root.path, r.path)) return clash(root, "lies inside (or is) the received folder", r);
+    if (Within(r.path, root.path)) return clash(r, "lies inside (or is)", root);
+    for (const Named& f : files) {
+      if (Within(f.path, r.path)) return clash(f, "lies inside the received folder", r);
+    }
+    for (const Named& other : received) {
+      if (&other != &r && Within(other.path, r.path)) return clash(other, "lies inside (or is) the received folder", r);
+    }
+  }
+  // image_root is what publishing shares: the secret key, the databases
+  // and the daemon's state never belong in it.
+  for (const Named& f : files) {
+    if (Within(f.path, root.path)) return clash(f, "lies inside", root);
+  }
+  if (files[0].path == files[1].path) return clash(files[1], "is the same file as", files[0]);
+  return Status::Ok();
+}
+
 #define RETURN_IF_ERROR(expr)            \
   do {                                   \
     Status _st = (expr);                 \
@@ -168,6 +242,8 @@ Status ParseConfig(const std::string& json, const fs::path& path, Config* out) {
       return Status::Invalid(std::string("not valid JSON: ") + rapidjson::GetParseError_En(d.GetParseError()) +
                              " at offset " + std::to_string(d.GetErrorOffset()));
     if (!d.IsObject()) return Status::Invalid("the top level must be a JSON object");
+    if (std::string k = RepeatedKey(d, ""); !k.empty())
+      return Status::Invalid("key '" + k + "' appears twice; keep one");
     Config c;
     c.config_path = fs::absolute(path).lexically_normal();
     fs::path base = c.config_path.parent_path();
@@ -177,6 +253,7 @@ Status ParseConfig(const std::string& json, const fs::path& path, Config* out) {
     RETURN_IF_ERROR(top.Path("state_path", base, &c.state_path));
     RETURN_IF_ERROR(top.Path("key_path", base, &c.key_path));
     RETURN_IF_ERROR(top.Int("reconcile_interval_seconds", 10, 86400 * 7, &c.reconcile_interval_seconds));
+    RETURN_IF_ERROR(top.Int("verify_interval_hours", 0, 24 * 366, &c.verify_interval_hours));
     RETURN_IF_ERROR(top.Int("hash_threads", 0, 64, &c.hash_threads));
     RETURN_IF_ERROR(top.String("log_level", &c.log_level));
     static const std::set<std::string> kLevels = {"trace", "debug", "info", "warning", "error"};
@@ -205,14 +282,7 @@ Status ParseConfig(const std::string& json, const fs::path& path, Config* out) {
     if (c.image_root.empty()) c.image_root = db_dir / "indafoto_archive";
     if (c.state_path.empty()) c.state_path = db_dir / "indafoto-syncd-state.db";
     if (c.key_path.empty()) c.key_path = c.state_path.parent_path() / "indafoto-syncd.key";
-    for (const auto& s : c.sources) {
-      // A received folder inside our own archive would make us import our
-      // own imports; refuse it up front.
-      fs::path rel = s.local_path.lexically_relative(c.image_root);
-      if (!rel.empty() && *rel.begin() != "..")
-        return Status::Invalid("source '" + s.name + "': local_path " + s.local_path.string() +
-                               " lies inside image_root " + c.image_root.string());
-    }
+    RETURN_IF_ERROR(CheckPathsApart(c));
     *out = std::move(c);
     return Status::Ok();
   }();
@@ -221,11 +291,14 @@ Status ParseConfig(const std::string& json, const fs::path& path, Config* out) {
 }
 
 Status LoadConfig(const fs::path& path, Config* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read config file " + path.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseConfig(ss.str(), path, out);
+  // The path may be a symlink (/etc/... -> ...); what it names must be a
+  // regular file, never a FIFO that would block the start.
+  std::error_code ec;
+  fs::path real = fs::canonical(path, ec);
+  std::string text;
+  if (Status s = ReadSmallRegularFile(ec ? path : real, "config file", 16 << 20, &text); !s.ok())
+    return s.IsNotFound() ? Status::NotFound("cannot read config file " + path.string() + ": " + s.message()) : s;
+  return ParseConfig(text, path, out);
 }
 
 }  // namespace indafoto

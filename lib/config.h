@@ -50,6 +50,10 @@ struct Config {
   std::vector<RemoteSource> sources;
   PublishSettings publish;
   int reconcile_interval_seconds = 600;
+  // The daemon verifies every local image's file this often (0: never),
+  // healing what it can from the received folders; `status` reports what
+  // it could not heal.
+  int verify_interval_hours = 168;
   int hash_threads = 0;  // 0: one per core
   std::string log_level = "info";
 

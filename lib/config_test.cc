@@ -57,7 +57,38 @@ TEST_CASE("Config errors name the offending key", "[config]") {
   CHECK_THAT(s.message(), Catch::Contains("not valid JSON"));
   s = ParseConfig(R"({"database_path": "x.db", "remote_sources": [{"name": "a", "local_path": "indafoto_archive/in"}]})",
                   "/c.json", &c);
-  CHECK_THAT(s.message(), Catch::Contains("inside image_root"));
+  CHECK_THAT(s.message(), Catch::Contains("lies inside (or is) 'image_root'"));
+}
+
+}  // namespace indafoto
+
+namespace indafoto {
+
+TEST_CASE("Config refuses a key given twice, naming it", "[config]") {
+  Config c;
+  Status s = ParseConfig(R"({"database_path": "/a/x.db", "remote_sources": [{"name": "a", "name": "b",
+      "folder_id": "f", "local_path": "/r"}]})", "/c.json", &c);
+  CHECK(s.code() == Status::Code::kInvalid);
+  CHECK_THAT(s.message(), Catch::Contains("'remote_sources[0].name' appears twice"));
+  s = ParseConfig(R"({"database_path": "/a/x.db", "database_path": "/b/x.db"})", "/c.json", &c);
+  CHECK_THAT(s.message(), Catch::Contains("'database_path' appears twice"));
+}
+
+TEST_CASE("Config refuses paths nested where that makes no sense", "[config]") {
+  Config c;
+  auto parse = [&](const std::string& extra, const std::string& received) {
+    return ParseConfig(R"({"database_path": "/srv/a/indafoto.db")" + extra +
+                           R"(, "remote_sources": [{"name": "b", "folder_id": "f", "local_path": ")" + received +
+                           R"("}]})",
+                       "/c.json", &c);
+  };
+  CHECK(parse("", "/srv/received/b").ok());
+  CHECK_THAT(parse("", "/srv/a").message(), Catch::Contains("'image_root' /srv/a/indafoto_archive lies inside"));
+  CHECK_THAT(parse("", "/srv/a/indafoto_archive/b").message(), Catch::Contains("lies inside (or is) 'image_root'"));
+  CHECK_THAT(parse(R"(, "state_path": "/srv/received/b/state.db")", "/srv/received/b").message(),
+             Catch::Contains("'state_path'"));
+  CHECK_THAT(parse(R"(, "key_path": "/srv/a/indafoto_archive/k.key")", "/srv/received/b").message(),
+             Catch::Contains("'key_path' /srv/a/indafoto_archive/k.key lies inside 'image_root'"));
 }
 
 }  // namespace indafoto

@@ -1,5 +1,7 @@
 #include "lib/import_pass.h"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <deque>
 #include <future>
 
@@ -9,13 +11,22 @@ namespace indafoto {
 
 namespace {
 
-// Keeps up to `limit` hashes running on their own threads, and applies
-// finished ones in submission order on the calling thread.
+// New images are applied in groups of this many (their journal commit and
+// directory syncs shared, Importer::ApplyNewImages). A group also ends when
+// the pipeline runs dry, so a lone delivery is committed at once.
+constexpr size_t kNewImageBatch = 64;
+
+// Hashes ahead on a pool of `hash_threads` threads while the calling
+// thread decides and applies finished files in submission order: the hash
+// of file N+k overlaps the commit of file N. At most kNewImageBatch +
+// 2 x threads files are in flight, so memory does not grow with the folder.
 class HashPipeline {
  public:
   HashPipeline(Importer& importer, const RemoteSource& source, const PassOptions& options, PassCounts* counts)
       : importer_(importer), source_(source), options_(options), counts_(counts),
-        limit_(options.hash_threads > 0 ? options.hash_threads : 1) {}
+        threads_(options.hash_threads > 0 ? options.hash_threads : 1), pool_(threads_),
+        window_(kNewImageBatch + 2 * threads_) {}
+  ~HashPipeline() { pool_.join(); }
 
   void Submit(const std::string& rel_path) {
     if (!importer_.InCatalog(source_, rel_path)) {
@@ -25,18 +36,21 @@ class HashPipeline {
       Count(rel_path, importer_.ImportFile(source_, rel_path));
       return;
     }
-    while (inflight_.size() >= limit_) ApplyOldest();
+    while (inflight_.size() >= window_) ApplyOldest();
     fs_path root = source_.local_path;
-    inflight_.push_back(Item{rel_path, std::async(std::launch::async, [root, rel_path]() {
-                               Hashed h;
-                               std::filesystem::path file;
-                               h.status = ResolveReceivedFile(root, rel_path, &file);
-                               if (h.status.ok()) h.status = Sha256File(file, &h.digest);
-                               return h;
-                             })});
+    std::packaged_task<Hashed()> task([root, rel_path]() {
+      Hashed h;
+      std::filesystem::path file;
+      h.status = ResolveReceivedFile(root, rel_path, &file);
+      if (h.status.ok()) h.status = Sha256File(file, &h.digest);
+      return h;
+    });
+    inflight_.push_back(Item{rel_path, task.get_future()});
+    boost::asio::post(pool_, std::move(task));
   }
   void Drain() {
     while (!inflight_.empty()) ApplyOldest();
+    FlushNewImages();
   }
 
  private:
@@ -56,8 +70,22 @@ class HashPipeline {
     Hashed h = item.hashed.get();
     // A failed hash (vanished, symlink, I/O) is re-derived by Decide so the
     // outcome carries the proper reason.
-    ImportOutcome o = importer_.ImportFile(source_, item.rel_path, h.status.ok() ? &h.digest : nullptr);
-    Count(item.rel_path, o);
+    Decision d = importer_.Decide(source_, item.rel_path, h.status.ok() ? &h.digest : nullptr);
+    if (d.action == Action::kNew) {
+      new_paths_.push_back(item.rel_path);
+      new_decisions_.push_back(std::move(d));
+      if (new_decisions_.size() >= kNewImageBatch || inflight_.empty()) FlushNewImages();
+      return;
+    }
+    Count(item.rel_path, importer_.Apply(source_, item.rel_path, d));
+  }
+
+  void FlushNewImages() {
+    if (new_decisions_.empty()) return;
+    std::vector<ImportOutcome> outcomes = importer_.ApplyNewImages(source_, new_paths_, new_decisions_);
+    for (size_t i = 0; i < outcomes.size(); ++i) Count(new_paths_[i], outcomes[i]);
+    new_paths_.clear();
+    new_decisions_.clear();
   }
 
   void Count(const std::string& rel_path, const ImportOutcome& o) {
@@ -72,8 +100,12 @@ class HashPipeline {
   const RemoteSource& source_;
   const PassOptions& options_;
   PassCounts* counts_;
-  size_t limit_;
+  size_t threads_;
+  boost::asio::thread_pool pool_;
+  size_t window_;
   std::deque<Item> inflight_;
+  std::vector<std::string> new_paths_;  // decided new, waiting for FlushNewImages
+  std::vector<Decision> new_decisions_;
 };
 
 }  // namespace

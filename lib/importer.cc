@@ -1,8 +1,11 @@
 #include "lib/importer.h"
 
 #include <spdlog/spdlog.h>
+#include <limits.h>
 #include <unistd.h>
 
+#include <map>
+#include <set>
 #include <system_error>
 
 #include "lib/fault_injection.h"
@@ -80,9 +83,21 @@ Decision Importer::Decide(const RemoteSource& source, const std::string& rel_pat
     d.message = std::string(why);
     return d;
   }
+  // A delivery we cannot take (unsafe or over-long name, conflict copy,
+  // symlink, FIFO, ...) is recorded as failed with the reason: nothing in a
+  // received folder is dropped silently.
+  if (std::string why = RefusedReason(rel_path); !why.empty()) {
+    d.action = Action::kFail;
+    d.message = why;
+    return d;
+  }
   if (Status s = ResolveReceivedFile(source.local_path, rel_path, &d.file); !s.ok()) {
-    d.message = s.message();  // gone, a directory, or behind a symlink
-    if (s.code() == Status::Code::kInvalid) spdlog::warn("source {}: {}", source.name, s.message());
+    d.message = s.message();
+    if (s.code() == Status::Code::kInvalid) {
+      d.action = Action::kFail;
+    } else if (!s.IsNotFound()) {
+      d.error = s;  // gone is not an error; anything else is retried
+    }
     return d;
   }
   Status c = catalog_->FindByPath(source.name, rel_path, &d.entry);
@@ -120,19 +135,23 @@ Decision Importer::Decide(const RemoteSource& source, const std::string& rel_pat
       d.message = "author '" + author + "' is banned locally" + (reason->empty() ? "" : ": " + *reason);
       return d;
     }
-    bool same_content = false;
     d.local = archive_->FindBySha256(d.digest.sha256);
-    if (d.local) {
-      same_content = true;
-    } else {
-      d.local = archive_->FindByUrl(d.entry.Get("url").ToString());
-    }
+    if (!d.local) d.local = archive_->FindByUrl(d.entry.Get("url").ToString());
     if (!d.local) {
       d.action = Action::kNew;
       return d;
     }
-    // The image is known locally. Check its file: the delivery repairs a
-    // missing or corrupt one.
+    // The image is known locally. A row that records another sha256 is
+    // another picture under the same url, whatever state its file is in:
+    // never merged into, never repaired by this delivery.
+    const bool hash_recorded = !d.local->sha256.empty();
+    if (hash_recorded && d.local->sha256 != d.digest.sha256) {
+      d.action = Action::kConflict;
+      d.message = "same url as local image " + std::to_string(d.local->id) + " but different content: local records " +
+                  d.local->sha256 + ", delivered " + d.digest.sha256 + "; local kept";
+      return d;
+    }
+    // Check its file: the delivery repairs a missing or corrupt one.
     FileDigest local_digest;
     Status ls = d.local->local_path.empty()
                     ? Status::NotFound("no local_path")
@@ -144,23 +163,24 @@ Decision Importer::Decide(const RemoteSource& source, const std::string& rel_pat
       d.message = "cannot check the local file: " + ls.message();
       return d;
     }
+    d.update_sha256 = !hash_recorded;
     if (local_present && local_digest.sha256 == d.digest.sha256) {
       d.action = Action::kMerge;
-      d.update_sha256 = d.local->sha256 != d.digest.sha256;
       return d;
     }
-    bool local_verifies = local_present && !d.local->sha256.empty() && d.local->sha256 == local_digest.sha256;
-    bool local_unknown = local_present && d.local->sha256.empty();
-    if (!same_content && (local_verifies || local_unknown)) {
+    if (!hash_recorded && local_present) {
       d.action = Action::kConflict;
       d.message = "same url as local image " + std::to_string(d.local->id) + " but different content: local " +
                   local_digest.sha256 + ", delivered " + d.digest.sha256 + "; local kept";
       return d;
     }
     d.action = Action::kRepair;
-    d.update_sha256 = d.local->sha256 != d.digest.sha256;
-    d.message = local_present ? "local file " + d.local->local_path + " does not verify (" + local_digest.sha256 + ")"
-                              : "local file " + d.local->local_path + " is missing";
+    std::string state = local_present ? "does not verify (" + local_digest.sha256 + ")"
+                        : ls.code() == Status::Code::kInvalid ? "is not a regular file"
+                                                              : "is missing";
+    d.message = "local file " + d.local->local_path + " " + state;
+    if (!hash_recorded)
+      d.message += "; the local row records no sha256, so the delivery of the same url takes its place";
     return d;
   } catch (const SqliteError& e) {
     d.action = Action::kIgnore;
@@ -170,9 +190,47 @@ Decision Importer::Decide(const RemoteSource& source, const std::string& rel_pat
   }
 }
 
+Status Importer::HealLocalFile(const std::vector<RemoteSource>& sources, const LocalImage& image,
+                               std::string* healed_from) {
+  if (image.sha256.empty())
+    return Status::NotFound("the row records no sha256, so no delivery can be proven to be the same picture");
+  try {
+    std::vector<std::pair<const RemoteSource*, std::string>> candidates;
+    for (const RemoteSource& source : sources) {
+      std::vector<std::string> paths;
+      if (Status s = catalog_->PathsWithSha256(source.name, image.sha256, &paths); !s.ok()) return s;
+      for (auto& p : paths) candidates.emplace_back(&source, std::move(p));
+    }
+    for (auto& [source_name, rel] : archive_->DeliveriesOf(image.id)) {
+      for (const RemoteSource& source : sources) {
+        if (source.name == source_name) candidates.emplace_back(&source, rel);
+      }
+    }
+    for (const auto& [source, rel] : candidates) {
+      Decision d;
+      if (!IgnoreReason(rel).empty() || !RefusedReason(rel).empty()) continue;
+      if (!ResolveReceivedFile(source->local_path, rel, &d.file).ok()) continue;
+      if (!Sha256File(d.file, &d.digest).ok() || d.digest.sha256 != image.sha256) continue;
+      catalog_->FindByPath(source->name, rel, &d.entry);  // columns and relations to merge, when listed
+      if (image.local_path.empty() && d.entry.rel_path.empty()) continue;  // no author to place it under
+      d.action = Action::kRepair;
+      d.local = image;
+      d.message = "local file " + (image.local_path.empty() ? std::string("(none)") : image.local_path) +
+                  " was missing or corrupt (found by verify)";
+      ImportOutcome o = ApplyRepair(*source, rel, d);
+      if (!o.error.ok()) return o.error;
+      if (o.status != sync_status::kRepaired) return Status::Invalid(o.message);
+      *healed_from = source->name + ":" + rel;
+      return Status::Ok();
+    }
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+  return Status::NotFound("no received folder holds a delivery with sha256 " + image.sha256);
+}
+
 bool Importer::InCatalog(const RemoteSource& source, const std::string& rel_path) {
-  RemoteImage entry;
-  return catalog_->FindByPath(source.name, rel_path, &entry).ok();
+  return catalog_->Contains(source.name, rel_path);
 }
 
 ImportOutcome Importer::ImportFile(const RemoteSource& source, const std::string& rel_path, const FileDigest* digest) {
@@ -192,7 +250,7 @@ ImportOutcome Importer::Apply(const RemoteSource& source, const std::string& rel
       case Action::kFail: return ApplyRecordOnly(source, rel_path, d, sync_status::kFailed);
       case Action::kSkip: return ApplyRecordOnly(source, rel_path, d, sync_status::kSkipped);
       case Action::kConflict: return ApplyRecordOnly(source, rel_path, d, sync_status::kConflict);
-      case Action::kNew: return ApplyNew(source, rel_path, d);
+      case Action::kNew: return ApplyNewImages(source, {rel_path}, {d}).at(0);
       case Action::kMerge: return ApplyMerge(source, rel_path, d);
       case Action::kRepair: return ApplyRepair(source, rel_path, d);
     }
@@ -249,11 +307,12 @@ Status Importer::MergeCatalogChanges(const RemoteSource& source, int64_t* merged
   }
 }
 
-fs::path Importer::NewImagePath(const RemoteImage& entry, const std::string& rel_path, std::string* author_folder) {
+fs::path Importer::NewImagePath(const RemoteImage& entry, const std::string& rel_path, int64_t earlier_in_batch,
+                               std::string* author_folder) {
   *author_folder = AuthorFolderName(entry.Get("author").ToString());
   std::string name = rel_path.substr(rel_path.rfind('/') == std::string::npos ? 0 : rel_path.rfind('/') + 1);
   fs::path dir = archive_->image_root() / *author_folder /
-                 std::to_string(SubfolderFor(counter_.Count(*author_folder)));
+                 std::to_string(SubfolderFor(counter_.Count(*author_folder) + earlier_in_batch));
   fs::path dest = dir / name;
   std::error_code ec;
   // The crawler's names are unique per image; a clash means a different
@@ -265,25 +324,102 @@ fs::path Importer::NewImagePath(const RemoteImage& entry, const std::string& rel
   return dest;
 }
 
-ImportOutcome Importer::ApplyNew(const RemoteSource& source, const std::string& rel_path, const Decision& d) {
-  std::string author_folder;
-  fs::path dest = NewImagePath(d.entry, rel_path, &author_folder);
-  if (!IsUnder(archive_->image_root(), dest))
-    return ErrorOutcome(Status::Invalid("refusing to write outside image_root: " + dest.string()));
-  std::string stored = archive_->path_style().ToStored(dest);
-
-  int64_t placement = archive_->AddPlacement(dest, d.digest.sha256);
-  CrashPoint("after_journal");
-  PlaceMethod method;
-  if (Status s = PlaceFile(d.file, dest, d.digest, &method); !s.ok()) {
-    archive_->AbandonPlacement(placement);
-    return ErrorOutcome(s);
+std::vector<ImportOutcome> Importer::ApplyNewImages(const RemoteSource& source,
+                                                    const std::vector<std::string>& rel_paths,
+                                                    const std::vector<Decision>& decisions) {
+  const size_t n = decisions.size();
+  std::vector<ImportOutcome> out(n);
+  // 1. Destinations, and the journal rows of all, in one durable commit.
+  struct Item {
+    size_t index;
+    fs::path dest;
+    std::string author_folder;
+    int64_t placement = 0;
+    PlaceMethod method = PlaceMethod::kHardlink;
+  };
+  std::vector<Item> items;
+  std::map<std::string, int64_t> earlier;  // per author folder, placed before in this batch
+  for (size_t i = 0; i < n; ++i) {
+    const Decision& d = decisions[i];
+    Item it{i, {}, {}};
+    std::string author = AuthorFolderName(d.entry.Get("author").ToString());
+    it.dest = NewImagePath(d.entry, rel_paths[i], earlier[author], &it.author_folder);
+    if (!IsUnder(archive_->image_root(), it.dest)) {
+      out[i] = ErrorOutcome(Status::Invalid("refusing to write outside image_root: " + it.dest.string()));
+    } else if (it.dest.native().size() >= PATH_MAX) {
+      Decision refused = d;
+      refused.message = "the archive path " + it.dest.string().substr(0, 200) + "... would be " +
+                        std::to_string(it.dest.native().size()) + " bytes, longer than the system allows; not imported";
+      out[i] = ApplyRecordOnly(source, rel_paths[i], refused, sync_status::kFailed);
+    } else {
+      ++earlier[it.author_folder];
+      items.push_back(std::move(it));
+    }
   }
-  counter_.Added(author_folder, dest);  // (if the commit fails, the unlink moves the mtime: listed again)
-  CrashPoint("after_place");
+  if (items.empty()) return out;
+  std::vector<std::pair<fs::path, std::string>> journal;
+  for (const Item& it : items) journal.emplace_back(it.dest, decisions[it.index].digest.sha256);
+  std::vector<int64_t> ids = archive_->AddPlacements(journal);
+  for (size_t k = 0; k < items.size(); ++k) items[k].placement = ids[k];
+  CrashPoint("after_journal");
+
+  // 2. The files, then the directories they touched synced together.
+  std::set<fs::path> dirs;
+  std::vector<Item> placed;
+  for (Item& it : items) {
+    const Decision& d = decisions[it.index];
+    if (Status s = PlaceFile(d.file, it.dest, d.digest, &it.method, &dirs); !s.ok()) {
+      archive_->AbandonPlacement(it.placement);
+      out[it.index] = ErrorOutcome(s);
+      continue;
+    }
+    counter_.Added(it.author_folder, it.dest);  // (if the commit fails, the unlink moves the mtime: listed again)
+    CrashPoint("after_place");
+    placed.push_back(std::move(it));
+  }
+  Status synced = SyncDirectories(dirs);
+  CrashPoint("after_sync");
+
+  // 3. One transaction per image.
+  for (const Item& it : placed) {
+    if (!synced.ok()) {
+      // Not known to be durable: take it back. The journal row stays for
+      // Recover(), in case the removal is not durable either.
+      ::unlink(it.dest.c_str());
+      out[it.index] = ErrorOutcome(synced);
+      continue;
+    }
+    out[it.index] = CommitNew(source, rel_paths[it.index], decisions[it.index], it.dest, it.placement, it.method);
+  }
+  return out;
+}
+
+ImportOutcome Importer::CommitNew(const RemoteSource& source, const std::string& rel_path, const Decision& d,
+                                  const fs::path& dest, int64_t placement, PlaceMethod method) {
+  std::string stored = archive_->path_style().ToStored(dest);
+  // Undoes the placement now; if this fails too, Recover() does it at the
+  // next start because the journal row is still there.
+  auto undo_placement = [&]() {
+    ::unlink(dest.c_str());
+    FsyncDirectory(dest.parent_path());
+    archive_->AbandonPlacement(placement);
+  };
   ImportOutcome o;
   try {
     Transaction t(archive_->db());
+    // Identity again, now that we hold the database's write lock: Decide
+    // ran without it, and the crawler (or a writer of ours that slipped
+    // past the writer lock, or an earlier image of the same batch) may have
+    // added the same image since. Inside this transaction nobody else can,
+    // so an image is never added twice.
+    if (archive_->FindBySha256(d.digest.sha256) || archive_->FindByUrl(d.entry.Get("url").ToString())) {
+      t.Rollback();
+      undo_placement();
+      if (d.retried) return ErrorOutcome(Status::Busy("the local image changed twice while importing; retried later"));
+      Decision again = Decide(source, rel_path, &d.digest);  // now a merge, repair or conflict
+      again.retried = true;
+      return Apply(source, rel_path, again);
+    }
     o.image_id = archive_->InsertImage(d.entry, stored, d.digest.sha256);
     archive_->AddRelations(o.image_id, d.entry);
     archive_->RecordSync(source.name, rel_path, o.image_id, sync_status::kImported, "");
@@ -292,11 +428,7 @@ ImportOutcome Importer::ApplyNew(const RemoteSource& source, const std::string& 
     if (int e = InjectedErrno("commit")) throw SqliteError(SQLITE_FULL, std::string("injected: ") + std::strerror(e));
     t.Commit();
   } catch (const SqliteError& e) {
-    // Undo the placement now; if this fails too, Recover() does it at the
-    // next start because the journal row is still there.
-    ::unlink(dest.c_str());
-    FsyncDirectory(dest.parent_path());
-    archive_->AbandonPlacement(placement);
+    undo_placement();
     if ((e.code() & 0xff) == SQLITE_CONSTRAINT) {
       Decision conflict = d;
       conflict.message = std::string("cannot insert: ") + e.what() + "; local kept";
@@ -341,7 +473,7 @@ ImportOutcome Importer::ApplyRepair(const RemoteSource& source, const std::strin
   fs::path target;
   std::string author_folder;
   bool new_path = d.local->local_path.empty();
-  target = new_path ? NewImagePath(d.entry, rel_path, &author_folder)
+  target = new_path ? NewImagePath(d.entry, rel_path, 0, &author_folder)
                     : archive_->path_style().ToAbsolute(d.local->local_path);
   if (!IsUnder(archive_->image_root(), target)) {
     Decision conflict = d;

@@ -27,6 +27,7 @@
 #include "lib/catalog.h"
 #include "lib/config.h"
 #include "lib/layout.h"
+#include "lib/placement.h"
 #include "lib/sha256.h"
 #include "lib/status.h"
 
@@ -53,6 +54,7 @@ struct Decision {
   std::optional<LocalImage> local;  // the matching local image, if any
   bool update_sha256 = false;   // the local row's sha256 must become digest.sha256
   Status error;                 // kIgnore because of a (transient) failure
+  bool retried = false;         // decided again after the identity was taken meanwhile
 };
 
 struct ImportOutcome {
@@ -80,6 +82,15 @@ class Importer {
   ImportOutcome ImportFile(const RemoteSource& source, const std::string& rel_path,
                            const FileDigest* digest = nullptr);
   ImportOutcome Apply(const RemoteSource& source, const std::string& rel_path, const Decision& d);
+  // Applies several new-image decisions (Action::kNew each) with their
+  // durable steps grouped: the journal rows of all in one durable commit,
+  // the files placed, each directory they went into synced once, then one
+  // transaction per image exactly as Apply commits it. One outcome per
+  // decision, in order. A batch of one costs what Apply does. The crash
+  // argument is unchanged (docs/architecture.md): every journal row is on
+  // disk before its file exists, every file before its row commits.
+  std::vector<ImportOutcome> ApplyNewImages(const RemoteSource& source, const std::vector<std::string>& rel_paths,
+                                            const std::vector<Decision>& decisions);
   // Images already taken from `source` whose catalog entry has changed since
   // (the publisher added tags, filled a column, ...) get what is new: NULL
   // or empty columns filled, tags/albums/collections united, recorded as
@@ -87,6 +98,16 @@ class Importer {
   // is the same one as long as the entry's sha256 still matches. Adds the
   // number of images changed to *merged.
   Status MergeCatalogChanges(const RemoteSource& source, int64_t* merged);
+  // Heals local image `image` (its file missing or not matching the sha256
+  // its row records): finds a delivery with that sha256 in the received
+  // folders of `sources` (catalog entries listing the sha256, and the
+  // deliveries sync_records says gave this image), hashes it, and replaces
+  // the local file with the first that verifies, journaled like any
+  // placement and recorded as `repaired` on that delivery's path.
+  // `*healed_from` says "source:path". NotFound when no received folder
+  // holds a verified copy, or the row records no sha256 (then nothing
+  // proves that a delivery is the same picture).
+  Status HealLocalFile(const std::vector<RemoteSource>& sources, const LocalImage& image, std::string* healed_from);
   // True when the catalog of `source` lists `rel_path` (so hashing it now is
   // not wasted: without an entry the file is only recorded as pending).
   bool InCatalog(const RemoteSource& source, const std::string& rel_path);
@@ -94,12 +115,17 @@ class Importer {
  private:
   ImportOutcome ApplyRecordOnly(const RemoteSource& source, const std::string& rel_path, const Decision& d,
                                 const char* status);
-  ImportOutcome ApplyNew(const RemoteSource& source, const std::string& rel_path, const Decision& d);
+  // The commit of one placed new image (ApplyNewImages' last step).
+  ImportOutcome CommitNew(const RemoteSource& source, const std::string& rel_path, const Decision& d,
+                          const std::filesystem::path& dest, int64_t placement, PlaceMethod method);
   // `why`, when given, prefixes the recorded message.
   ImportOutcome ApplyMerge(const RemoteSource& source, const std::string& rel_path, const Decision& d,
                            const std::string& why = "");
   ImportOutcome ApplyRepair(const RemoteSource& source, const std::string& rel_path, const Decision& d);
-  std::filesystem::path NewImagePath(const RemoteImage& entry, const std::string& rel_path, std::string* author_folder);
+  // Where a new image goes. `earlier_in_batch` counts the files of the same
+  // author folder that are about to be placed before it (not on disk yet).
+  std::filesystem::path NewImagePath(const RemoteImage& entry, const std::string& rel_path, int64_t earlier_in_batch,
+                                     std::string* author_folder);
 
   ArchiveDb* archive_;
   CatalogStore* catalog_;

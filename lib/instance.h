@@ -8,6 +8,7 @@
 // relations, its sync_records row, the placement journal) is in indafoto.db.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,7 @@
 #include "lib/importer.h"
 #include "lib/key_pins.h"
 #include "lib/sqlite.h"
+#include "lib/writer_lock.h"
 
 namespace indafoto {
 
@@ -31,7 +33,19 @@ class Instance {
     kReadWrite,  // import, run, publish
   };
 
-  static Status Open(const Config& config, Access access, std::unique_ptr<Instance>* out);
+  // Read-write: takes the archive's WriterLock for `command` first (Locked
+  // when another process holds it and `wait_for_lock` is false; with it,
+  // `on_wait` is called once and the call blocks), then opens and prepares
+  // both databases. Errors name the file they concern (archive database,
+  // state database, lock file). Crash recovery is the caller's next step
+  // (Importer::Recover), made safe by the lock this instance now holds.
+  struct OpenOptions {
+    Access access = Access::kReadOnly;
+    std::string command;  // named in the lock for whoever is refused
+    bool wait_for_lock = false;
+    std::function<void(const LockHolder&)> on_wait;
+  };
+  static Status Open(const Config& config, const OpenOptions& options, std::unique_ptr<Instance>* out);
 
   const Config& config() const { return config_; }
   // After a configuration reload (SIGHUP): sources may come and go.
@@ -40,8 +54,8 @@ class Instance {
   Database& state() { return state_; }
   CatalogStore& catalog() { return catalog_; }
   KeyPins& pins() { return pins_; }
+  bool holds_writer_lock() const { return writer_lock_.held(); }
   Importer& importer() { return *importer_; }
-  bool has_state() const { return state_.is_open(); }
 
   // Loads (or reloads, when its published version changed) the catalog of
   // `source`: from the signed manifest in its received folder when there is
@@ -57,6 +71,9 @@ class Instance {
                          std::string* description);
 
  private:
+  Status OpenState(bool read_only);
+
+  WriterLock writer_lock_;  // first member: released last, after both databases are closed
   Config config_;
   ArchiveDb archive_;
   Database state_;

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <system_error>
 
+#include "lib/sha256.h"
+
 namespace indafoto {
 
 namespace fs = std::filesystem;
@@ -27,6 +29,14 @@ std::string AuthorFolderName(std::string_view author) {
   }
   if (out.empty()) return "unknown";
   if (out.find_first_not_of('.') == std::string::npos) return std::string(out.size(), '_');
+  if (out.size() > kMaxAuthorFolderBytes) {
+    // Too long for one file name: cut at a UTF-8 character boundary and
+    // add a short hash of the whole name, so two long names that share
+    // their beginning still get two folders, the same ones every time.
+    size_t cut = kMaxAuthorFolderBytes - 9;  // room for "~" + 8 hex digits
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) --cut;
+    out = out.substr(0, cut) + "~" + Sha256Hex(author).substr(0, 8);
+  }
   return out;
 }
 
@@ -53,6 +63,7 @@ bool IsSafeRelativePath(std::string_view rel) {
 namespace {
 
 constexpr int64_t kSettledNs = 2000000000LL;  // an mtime older than this hides no same-tick change
+constexpr int64_t kRelistRecentNs = 50000000LL;  // a recent folder whose mtime stays: listed at most this often
 
 int64_t NowNs() {
   struct timespec now;
@@ -118,7 +129,12 @@ AuthorFileCounter::Freshness AuthorFileCounter::FreshnessOf(int64_t mtime_ns, in
 // Lists `path` (mtime taken before the listing, so a change during it moves
 // the mtime again).
 AuthorFileCounter::Folder AuthorFileCounter::ListFolder(const std::string& path, int64_t mtime_ns, int64_t now_ns) {
-  return Folder{mtime_ns, mtime_ns < 0 ? 0 : CountFilesUnder(path), FreshnessOf(mtime_ns, now_ns)};
+  return Folder{mtime_ns, mtime_ns < 0 ? 0 : CountFilesUnder(path), FreshnessOf(mtime_ns, now_ns), now_ns};
+}
+
+bool AuthorFileCounter::Stale(const Folder& f, int64_t mtime_ns, int64_t now_ns) {
+  return mtime_ns != f.mtime_ns ||
+         (f.freshness == Freshness::kListedRecent && now_ns - f.listed_at_ns > kRelistRecentNs);
 }
 
 void AuthorFileCounter::ListAuthor(const std::string& author_folder, bool recheck, Author* a) {
@@ -126,6 +142,7 @@ void AuthorFileCounter::ListAuthor(const std::string& author_folder, bool rechec
   const int64_t now = NowNs();
   a->own.mtime_ns = DirectoryMtime(dir);  // before listing: a change during it moves the mtime again
   a->own.freshness = FreshnessOf(a->own.mtime_ns, now);
+  a->own.listed_at_ns = now;
   a->own.files = 0;
   a->newest.clear();
   std::map<std::string, Folder> seen;
@@ -162,7 +179,8 @@ int64_t AuthorFileCounter::Count(const std::string& author_folder) {
   auto [it, is_new] = cache_.try_emplace(author_folder);
   Author& a = it->second;
   bool recheck = std::chrono::steady_clock::now() - a.checked_all >= recheck_;
-  if (is_new || recheck || mtime != a.own.mtime_ns || a.own.freshness == Freshness::kListedRecent) {
+  const int64_t now = NowNs();
+  if (is_new || recheck || Stale(a.own, mtime, now)) {
     ListAuthor(author_folder, is_new || recheck, &a);
     return Total(a);
   }
@@ -170,7 +188,7 @@ int64_t AuthorFileCounter::Count(const std::string& author_folder) {
     Folder& f = a.subfolders[a.newest];
     std::string sub = dir + "/" + a.newest;
     int64_t sub_mtime = DirectoryMtime(sub);
-    if (sub_mtime != f.mtime_ns || f.freshness == Freshness::kListedRecent) f = ListFolder(sub, sub_mtime, NowNs());
+    if (Stale(f, sub_mtime, now)) f = ListFolder(sub, sub_mtime, now);
   }
   return Total(a);
 }
@@ -186,9 +204,14 @@ void AuthorFileCounter::Added(const std::string& author_folder, const fs::path& 
     return;
   }
   if (sub->second.freshness == Freshness::kListedRecent) {
-    // Listed again anyway while recent: by the next Count if it is the
-    // newest subfolder, else by a listing of the author.
-    if (name != a.newest) a.own.mtime_ns = -1;
+    // Still recent: counted now, and listed again within 50 ms if it is
+    // the newest subfolder (else by a listing of the author).
+    if (name != a.newest) {
+      a.own.mtime_ns = -1;
+      return;
+    }
+    sub->second.files += 1;
+    sub->second.mtime_ns = DirectoryMtime(file.parent_path().string());
     return;
   }
   sub->second.files += 1;

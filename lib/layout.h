@@ -18,10 +18,18 @@
 
 namespace indafoto {
 
+// The longest author folder name: a file name component on Linux
+// filesystems (NAME_MAX).
+inline constexpr size_t kMaxAuthorFolderBytes = 255;
+
 // The crawler's sanitising, plus neutralising of what could escape or break
 // a path: control characters become '_', and a name that is empty, "." or
 // ".." (or only dots) has its dots replaced too, so the result is always one
-// safe path component.
+// safe path component. A result longer than kMaxAuthorFolderBytes (the
+// crawler itself would fail to create it) is cut at a UTF-8 character
+// boundary to at most 246 bytes and followed by "~" and the first 8 hex
+// digits of the SHA-256 of the author's name as given: at most 255 bytes,
+// stable, and distinct for two names that share their first 246 bytes.
 std::string AuthorFolderName(std::string_view author);
 
 // True when `rel` is a relative '/'-separated path that stays inside its
@@ -49,9 +57,15 @@ inline int64_t SubfolderFor(int64_t existing_files) { return existing_files / 10
 //   - every other subfolder at most every `recheck` (changes there are
 //     deletions or repairs, which shift a count by a few files).
 // A listing taken while the mtime is under 2 s old may have missed a change
-// within the same clock tick, so such a folder is listed again until its
-// mtime settles. Files the importer places itself are reported with
-// Added(), which keeps the cache exact without a listing per file.
+// within the same clock tick (filesystems with coarse timestamps), so such
+// a folder is listed again until its mtime settles — but not more often
+// than every 50 ms while its mtime stays the same: the importer keeps the
+// newest subfolder "recent" for as long as it places files there, and a
+// listing of 1000 entries per placed file would cost more than the rest of
+// the import. So a same-tick change by another writer is seen within 50 ms
+// (at once with fine-grained timestamps, where its mtime moves). Files the
+// importer places itself are reported with Added(), which keeps the cache
+// exact without a listing per file.
 class AuthorFileCounter {
  public:
   explicit AuthorFileCounter(std::filesystem::path image_root,
@@ -73,7 +87,11 @@ class AuthorFileCounter {
     int64_t mtime_ns = -1;
     int64_t files = 0;
     Freshness freshness = Freshness::kVerified;
+    int64_t listed_at_ns = 0;  // when it was last listed
   };
+  // A folder to list again: its mtime moved, or it is recent and was last
+  // listed more than 50 ms ago.
+  static bool Stale(const Folder& f, int64_t mtime_ns, int64_t now_ns);
   struct Author {
     Folder own;  // the author folder itself; `files` = regular files directly in it
     std::map<std::string, Folder> subfolders;

@@ -137,3 +137,21 @@ TEST_CASE("LocalPathStyle follows the database's existing form", "[layout]") {
 }
 
 }  // namespace indafoto
+
+namespace indafoto {
+
+TEST_CASE("AuthorFolderName cuts names longer than a file name at a UTF-8 boundary, stably apart", "[layout]") {
+  std::string base;
+  for (int i = 0; i < 130; ++i) base += "é";  // 260 bytes of two-byte characters
+  std::string a = AuthorFolderName(base + "anna"), b = AuthorFolderName(base + "bela");
+  CHECK(a.size() <= kMaxAuthorFolderBytes);
+  CHECK(b.size() <= kMaxAuthorFolderBytes);
+  CHECK(a != b);
+  CHECK(a == AuthorFolderName(base + "anna"));  // the same every time
+  std::string kept = a.substr(0, a.rfind('~'));
+  CHECK(kept.size() % 2 == 0);  // never half a character
+  CHECK(base.compare(0, kept.size(), kept) == 0);
+  CHECK(AuthorFolderName(std::string(255, 'x')) == std::string(255, 'x'));  // exactly fits: unchanged
+}
+
+}  // namespace indafoto

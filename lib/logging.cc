@@ -51,6 +51,24 @@ int SendToJournal(const std::vector<std::string>& fields) {
   return sd_journal_sendv(iov.data(), static_cast<int>(iov.size()));
 }
 
+// Passes each message to `inner` with its payload escaped (EscapeControl).
+class EscapingSink final : public spdlog::sinks::sink {
+ public:
+  explicit EscapingSink(std::shared_ptr<spdlog::sinks::sink> inner) : inner_(std::move(inner)) {}
+  void log(const spdlog::details::log_msg& msg) override {
+    std::string escaped = EscapeControl(std::string_view(msg.payload.data(), msg.payload.size()));
+    spdlog::details::log_msg copy = msg;
+    copy.payload = spdlog::string_view_t(escaped.data(), escaped.size());
+    inner_->log(copy);
+  }
+  void flush() override { inner_->flush(); }
+  void set_pattern(const std::string& pattern) override { inner_->set_pattern(pattern); }
+  void set_formatter(std::unique_ptr<spdlog::formatter> f) override { inner_->set_formatter(std::move(f)); }
+
+ private:
+  std::shared_ptr<spdlog::sinks::sink> inner_;
+};
+
 class JournaldSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   explicit JournaldSink(JournalSender sender) : sender_(std::move(sender)) {
@@ -61,7 +79,8 @@ class JournaldSink final : public spdlog::sinks::base_sink<std::mutex> {
   void sink_it_(const spdlog::details::log_msg& msg) override {
     // No formatter: journald timestamps and tags each entry itself, and a
     // second timestamp in MESSAGE only clutters `journalctl`.
-    std::string_view payload(msg.payload.data(), msg.payload.size());
+    const std::string escaped = EscapeControl(std::string_view(msg.payload.data(), msg.payload.size()));
+    std::string_view payload(escaped);
     int priority = JournalPriority(msg.level);
     std::vector<std::string> fields;
     fields.reserve(3 + (t_fields ? t_fields->size() : 0));
@@ -70,7 +89,7 @@ class JournaldSink final : public spdlog::sinks::base_sink<std::mutex> {
     fields.push_back(std::string("SYSLOG_IDENTIFIER=") + kSyslogIdentifier);
     if (t_fields) {
       for (const LogField& f : *t_fields)
-        fields.push_back(JournalFieldName(f.name) + "=" + std::string(f.value));
+        fields.push_back(JournalFieldName(f.name) + "=" + EscapeControl(f.value));
     }
     if (sender_(fields) < 0) {
       // The journal refused the entry (sd_journal_sendv already hides a
@@ -87,6 +106,36 @@ class JournaldSink final : public spdlog::sinks::base_sink<std::mutex> {
 };
 
 }  // namespace
+
+std::string EscapeControl(std::string_view text) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+        static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      // U+0080..U+009F, the C1 controls (CSI is U+009B).
+      unsigned char c1 = static_cast<unsigned char>(text[++i]);
+      out.append("\\u00").push_back(kHex[c1 >> 4]);
+      out.push_back(kHex[c1 & 15]);
+      continue;
+    }
+    if (c >= 0x20 && c != 0x7f) {
+      out.push_back(static_cast<char>(c));
+      continue;
+    }
+    switch (c) {
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        out.append("\\x").push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
 
 bool ParseLogLevel(std::string_view name, spdlog::level::level_enum* out) {
   using L = spdlog::level::level_enum;
@@ -140,7 +189,7 @@ void InitLogging(const std::string& level) {
     sink = MakeJournaldSink();
   } else {
     // Colours only when stderr is a terminal (the sink checks isatty).
-    sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    sink = std::make_shared<EscapingSink>(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
     sink->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$: %v");
   }
   auto logger = std::make_shared<spdlog::logger>(kSyslogIdentifier, std::move(sink));

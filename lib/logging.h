@@ -49,6 +49,13 @@ int JournalPriority(spdlog::level::level_enum level);
 bool FdIsJournalStream(int fd, const char* journal_stream_env);
 bool StderrIsJournal();
 
+// `text` with every control character (C0, DEL, and C1 as UTF-8) written
+// as an escape (\n, \r, \t, \x1b, ...), so that a value from outside (a
+// delivered file name, a remote column, Syncthing's answer) can neither
+// start a forged log line nor drive the terminal. Both sinks apply it to
+// the whole message and every journal field value.
+std::string EscapeControl(std::string_view text);
+
 // One structured journal field. `name` must be a valid journal field name
 // (A-Z, 0-9, _; not starting with _); invalid names are mangled into one.
 struct LogField {

@@ -186,3 +186,30 @@ TEST_CASE("InitLogging without journald installs a stderr logger at the level", 
 }
 
 }  // namespace indafoto
+
+namespace indafoto {
+
+TEST_CASE("EscapeControl leaves text alone and escapes every control character", "[logging]") {
+  CHECK(EscapeControl("Kovács Péter/0/image_1.jpg") == "Kovács Péter/0/image_1.jpg");
+  CHECK(EscapeControl("a\nb\rc\td") == "a\\nb\\rc\\td");
+  CHECK(EscapeControl(std::string("\x1b[2J\x7f\0", 6)) == "\\x1b[2J\\x7f\\x00");
+  CHECK(EscapeControl("\xc2\x9b" "31m") == "\\u009b31m");  // C1 CSI
+}
+
+TEST_CASE("the journald sink escapes the message and every field", "[logging]") {
+  std::vector<std::string> sent;
+  auto sink = MakeJournaldSink([&](const std::vector<std::string>& fields) {
+    sent = fields;
+    return 0;
+  });
+  auto logger = std::make_shared<spdlog::logger>("t", sink);
+  auto saved = spdlog::default_logger();
+  spdlog::set_default_logger(logger);
+  LogDecision(spdlog::level::warn, "peer", "a\nMESSAGE=forged", "failed", "x");
+  spdlog::set_default_logger(saved);
+  REQUIRE_FALSE(sent.empty());
+  for (const std::string& f : sent) CHECK(f.find('\n') == std::string::npos);
+  CHECK(std::find(sent.begin(), sent.end(), "PATH=a\\nMESSAGE=forged") != sent.end());
+}
+
+}  // namespace indafoto

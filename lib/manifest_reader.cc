@@ -16,6 +16,7 @@
 #include <set>
 #include <vector>
 
+#include "lib/file_util.h"
 #include "lib/crawler_schema.h"
 #include "lib/layout.h"
 #include "lib/publisher_key.h"
@@ -95,20 +96,19 @@ Status WithCode(Status::Code code, std::string m) {
 
 // Opens `name` inside directory `dir_fd` without following a symlink.
 Status OpenAt(int dir_fd, const std::string& name, bool directory, UniqueFd* out) {
-  int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (directory ? O_DIRECTORY : 0);
-  UniqueFd fd(::openat(dir_fd, name.c_str(), flags));
+  if (!directory) {
+    // Never blocks on a FIFO planted under a part's name.
+    Status s = OpenRegularFile(name, "manifest file", out, dir_fd);
+    if (s.IsNotFound()) return Status::NotFound(name + " does not exist (not received yet?)");
+    if (s.code() == Status::Code::kInvalid) return Status::Corrupt(s.message());
+    return s;
+  }
+  UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_DIRECTORY));
   if (!fd.valid()) {
     int err = errno;
-    if (err == ELOOP || (directory && err == ENOTDIR))
-      return Status::Corrupt(name + " is a symlink or not a " + (directory ? "directory" : "file") +
-                             "; not followed");
+    if (err == ELOOP || err == ENOTDIR) return Status::Corrupt(name + " is a symlink or not a directory; not followed");
     if (err == ENOENT) return Status::NotFound(name + " does not exist (not received yet?)");
     return Status::FromErrno(err, "open " + name);
-  }
-  if (!directory) {
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "stat " + name);
-    if (!S_ISREG(st.st_mode)) return Status::Corrupt(name + " is not a regular file");
   }
   *out = std::move(fd);
   return Status::Ok();
@@ -307,6 +307,7 @@ Status ManifestReader::Fingerprint(std::string* out) {
   ManifestPayload payload;
   if (s.ok()) s = ParseManifestPayload(outer.payload, &payload);
   if (!s.ok()) return Error(s.code(), s.message());
+  sequence_ = payload.sequence;
   *out = "manifest:" + std::to_string(payload.sequence) + ":" + Sha256Hex(text);
   return Status::Ok();
 }
@@ -314,6 +315,7 @@ Status ManifestReader::Fingerprint(std::string* out) {
 Status ManifestReader::ReadAll(const std::function<Status(const RemoteImage&)>& sink) {
   payload_ = ManifestPayload();
   public_key_.clear();
+  read_fingerprint_.clear();
 
   // 1-3: index, signature, payload.
   UniqueFd dir, file;
@@ -325,6 +327,7 @@ Status ManifestReader::ReadAll(const std::function<Status(const RemoteImage&)>& 
   file.Reset();
   SignedManifest outer;
   if (s = ParseSignedManifest(text, &outer); !s.ok()) return Error(s.code(), s.message());
+  const std::string text_sha256 = Sha256Hex(text);
   text.clear();
   text.shrink_to_fit();
   if (s = VerifySignatureBase64(outer.payload, outer.signature, outer.public_key); !s.ok())
@@ -333,6 +336,8 @@ Status ManifestReader::ReadAll(const std::function<Status(const RemoteImage&)>& 
   if (s = ParseManifestPayload(outer.payload, &payload); !s.ok()) return Error(s.code(), s.message());
   outer.payload.clear();
   outer.payload.shrink_to_fit();
+  sequence_ = payload.sequence;
+  read_fingerprint_ = "manifest:" + std::to_string(payload.sequence) + ":" + text_sha256;
 
   // 4: the key must be the one pinned for this source.
   if (pins_) {

@@ -66,6 +66,9 @@ class ManifestReader : public CatalogReader {
   Status Fingerprint(std::string* out) override;
   Status ReadAll(const std::function<Status(const RemoteImage&)>& sink) override;
   std::string Describe() const override;
+  // The index's sequence (verified once ReadAll succeeded).
+  std::optional<uint64_t> Sequence() const override { return sequence_; }
+  std::string ReadFingerprint() const override { return read_fingerprint_; }
 
   // The payload and key of the last fully verified ReadAll.
   const ManifestPayload& payload() const { return payload_; }
@@ -79,6 +82,8 @@ class ManifestReader : public CatalogReader {
   KeyPins* pins_;
   ManifestPayload payload_;
   std::string public_key_;
+  std::optional<uint64_t> sequence_;
+  std::string read_fingerprint_;
 };
 
 }  // namespace indafoto

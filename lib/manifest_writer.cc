@@ -82,8 +82,8 @@ Status EnsureRealDir(const fs::path& dir) {
 }
 
 Status ReadPreviousIndex(const fs::path& file, SignedManifest* outer, ManifestPayload* payload) {
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) return Status::FromErrno(errno, "open " + file.string());
+  UniqueFd fd;
+  if (Status s = OpenRegularFile(file, "previous manifest", &fd); !s.ok()) return s;
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "stat " + file.string());
   if (!S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > kMaxIndexBytes)

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <system_error>
+#include <vector>
 
 #include "lib/fault_injection.h"
 #include "lib/file_util.h"
@@ -37,17 +38,32 @@ static Status ChangedSinceHashed(const fs::path& source) {
   return Status::IoError(source.string() + " changed after it was hashed; retried later");
 }
 
-static Status EnsureParent(const fs::path& dest) {
+// Creates the missing parents of `dest`. `*created` is the outermost
+// directory this call created ("" when none), for RemoveCreatedParents.
+static Status EnsureParent(const fs::path& dest, fs::path* created) {
+  created->clear();
   std::error_code ec;
+  for (fs::path p = dest.parent_path(); !p.empty() && !fs::exists(fs::symlink_status(p, ec)); p = p.parent_path()) {
+    *created = p;
+    if (p == p.parent_path()) break;
+  }
   fs::create_directories(dest.parent_path(), ec);
   if (ec) return Status::FromErrno(ec.value(), "create directory " + dest.parent_path().string());
   return Status::Ok();
 }
 
+// After a failed placement: removes the (empty) directories EnsureParent
+// created, so that a full disk does not leave empty author folders behind.
+static void RemoveCreatedParents(const fs::path& dest, const fs::path& created) {
+  if (created.empty()) return;
+  for (fs::path p = dest.parent_path(); ::rmdir(p.c_str()) == 0 && p != created; p = p.parent_path()) {
+  }
+}
+
 // Copies `source` to `tmp` (created exclusively) and fsyncs it.
 static Status CopyToTemporary(const fs::path& source, const fs::path& tmp) {
-  UniqueFd in(::open(source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!in.valid()) return Status::FromErrno(errno, "open " + source.string());
+  UniqueFd in;
+  if (Status s = OpenRegularFile(source, "delivered file", &in); !s.ok()) return s;
   struct stat st;
   if (::fstat(in.get(), &st) != 0) return Status::FromErrno(errno, "stat " + source.string());
   ::unlink(tmp.c_str());  // a leftover of an interrupted copy
@@ -73,8 +89,8 @@ static Status CopyToTemporary(const fs::path& source, const fs::path& tmp) {
   return result;
 }
 
-Status PlaceFile(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used) {
-  if (Status s = EnsureParent(dest); !s.ok()) return s;
+static Status PlaceInto(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used,
+                        bool sync_directory) {
   if (int e = InjectedErrno("place")) return Status::FromErrno(e, "place " + dest.string());
   if (::link(source.c_str(), dest.c_str()) == 0) {
     *used = PlaceMethod::kHardlink;
@@ -95,13 +111,14 @@ Status PlaceFile(const fs::path& source, const fs::path& dest, const FileDigest&
     ::unlink(dest.c_str());
     return ChangedSinceHashed(source);
   }
+  if (!sync_directory) return Status::Ok();
   Status s = FsyncDirectory(dest.parent_path());
   if (!s.ok()) ::unlink(dest.c_str());
   return s;
 }
 
-Status ReplaceFile(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used) {
-  if (Status s = EnsureParent(dest); !s.ok()) return s;
+static Status ReplaceInto(const fs::path& source, const fs::path& dest, const FileDigest& hashed,
+                          PlaceMethod* used) {
   if (int e = InjectedErrno("place")) return Status::FromErrno(e, "replace " + dest.string());
   fs::path tmp = TemporaryPathFor(dest);
   ::unlink(tmp.c_str());
@@ -123,6 +140,52 @@ Status ReplaceFile(const fs::path& source, const fs::path& dest, const FileDiges
     return Status::FromErrno(err, "rename onto " + dest.string());
   }
   return FsyncDirectory(dest.parent_path());
+}
+
+Status PlaceFile(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used,
+                 std::set<fs::path>* synced_dirs) {
+  fs::path created;
+  Status s = EnsureParent(dest, &created);
+  if (s.ok()) s = PlaceInto(source, dest, hashed, used, synced_dirs == nullptr);
+  if (!s.ok()) {
+    RemoveCreatedParents(dest, created);
+    return s;
+  }
+  // A new directory's own entry lives in its parent: that must reach the
+  // disk too, or the placed file could vanish with its folder.
+  std::vector<fs::path> dirs = {dest.parent_path()};
+  if (!created.empty()) {
+    for (fs::path p = dest.parent_path(); ; p = p.parent_path()) {
+      dirs.push_back(p.parent_path());
+      if (p == created) break;
+    }
+  }
+  if (synced_dirs) {
+    synced_dirs->insert(dirs.begin(), dirs.end());
+    return Status::Ok();
+  }
+  for (size_t i = 1; i < dirs.size(); ++i) {
+    if (Status f = FsyncDirectory(dirs[i]); !f.ok()) {
+      ::unlink(dest.c_str());  // on failure nothing is left at `dest`
+      RemoveCreatedParents(dest, created);
+      return f;
+    }
+  }
+  return Status::Ok();
+}
+
+Status ReplaceFile(const fs::path& source, const fs::path& dest, const FileDigest& hashed, PlaceMethod* used) {
+  fs::path created;
+  Status s = EnsureParent(dest, &created);
+  if (s.ok()) s = ReplaceInto(source, dest, hashed, used);
+  if (s.ok() && !created.empty()) {
+    for (fs::path p = dest.parent_path(); s.ok(); p = p.parent_path()) {
+      s = FsyncDirectory(p.parent_path());
+      if (p == created) break;
+    }
+  }
+  if (!s.ok()) RemoveCreatedParents(dest, created);
+  return s;
 }
 
 }  // namespace indafoto

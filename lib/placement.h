@@ -11,6 +11,7 @@
 #pragma once
 
 #include <filesystem>
+#include <set>
 #include <string>
 
 #include "lib/file_util.h"
@@ -32,8 +33,12 @@ std::filesystem::path TemporaryPathFor(const std::filesystem::path& dest);
 
 // Creates `dest` (which must not exist) with the content of `source`.
 // Creates missing parent directories. On failure nothing is left at `dest`.
+// The new directory entries are durable on return, unless `synced_dirs` is
+// given: then the directories that need an fsync for that (the
+// destination's, and the parent of each directory created) are added to
+// it, and the caller syncs them, once for a whole batch of placements.
 Status PlaceFile(const std::filesystem::path& source, const std::filesystem::path& dest, const FileDigest& hashed,
-                 PlaceMethod* used);
+                 PlaceMethod* used, std::set<std::filesystem::path>* synced_dirs = nullptr);
 
 // Atomically replaces `dest` (which may exist, e.g. a corrupt copy) with the
 // content of `source`, via TemporaryPathFor(dest) and rename.

@@ -128,7 +128,8 @@ std::string PublisherKey::SignBase64(std::string_view message) const {
 
 Status PublisherKey::Load(const fs::path& key_path, PublisherKey* out) {
   if (Status s = InitSodium(); !s.ok()) return s;
-  UniqueFd fd(::open(key_path.c_str(), O_RDONLY | O_CLOEXEC));
+  // The operator may point key_path at a symlink; still never a FIFO.
+  UniqueFd fd(::open(key_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) return Status::FromErrno(errno, "publisher key " + key_path.string());
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "stat " + key_path.string());

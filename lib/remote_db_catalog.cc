@@ -6,10 +6,13 @@
 #include <vector>
 
 #include "lib/crawler_schema.h"
+#include "lib/file_util.h"
 #include "lib/layout.h"
 #include "lib/sha256.h"
 
 namespace indafoto {
+
+namespace fs = std::filesystem;
 
 namespace {
 const char* const kArchiveFolder = "indafoto_archive";
@@ -60,6 +63,16 @@ Status RemoteDbCatalogReader::Fingerprint(std::string* out) {
 
 Status RemoteDbCatalogReader::ReadAll(const std::function<Status(const RemoteImage&)>& sink) {
   refused_ = 0;
+  {
+    // SQLite's open() would block for ever on a FIFO: look first, without
+    // blocking. (The configured path may be a symlink; what it resolves to
+    // must be a regular file.)
+    std::error_code ec;
+    fs::path real = fs::canonical(db_path_, ec);
+    UniqueFd probe;
+    if (Status s = OpenRegularFile(ec ? db_path_ : real, "remote database", &probe); !s.ok())
+      return s.code() == Status::Code::kInvalid ? Status::Corrupt(s.message()) : s;
+  }
   Database db;
   if (Status s = Database::Open(db_path_.string(), Database::Mode::kReadOnly, 5000, &db); !s.ok()) return s;
   try {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "lib/file_util.h"
 #include "lib/unique_fd.h"
 
 namespace indafoto {
@@ -40,14 +41,10 @@ std::string Sha256Hex(std::string_view data) {
 }
 
 Status Sha256File(const std::filesystem::path& path, FileDigest* out) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno == ELOOP) return Status::Invalid("refusing to follow symlink " + path.string());
-    return Status::FromErrno(errno, "open " + path.string());
-  }
+  UniqueFd fd;
+  if (Status s = OpenRegularFile(path, "file", &fd); !s.ok()) return s;
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "stat " + path.string());
-  if (!S_ISREG(st.st_mode)) return Status::Invalid("not a regular file: " + path.string());
   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
 
   MdCtx ctx(EVP_MD_CTX_new());

@@ -1,6 +1,8 @@
 #include "lib/sha256.h"
 
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <fstream>
 
@@ -32,6 +34,22 @@ TEST_CASE("Sha256File refuses symlinks and directories", "[sha256]") {
   CHECK(s.code() == Status::Code::kInvalid);
   CHECK(Sha256File(dir.path(), &d).code() == Status::Code::kInvalid);
   CHECK(Sha256File(dir.path() / "missing", &d).IsNotFound());
+}
+
+}  // namespace indafoto
+
+namespace indafoto {
+
+TEST_CASE("Sha256File refuses a FIFO without blocking, and a symlink without following", "[sha256][fifo]") {
+  TempDir dir;
+  std::filesystem::path fifo = dir.path() / "fifo.jpg";
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  FileDigest d;
+  Status s = Sha256File(fifo, &d);  // would block for ever in open() if opened blocking
+  CHECK(s.code() == Status::Code::kInvalid);
+  CHECK_THAT(s.message(), Catch::Contains("a FIFO"));
+  std::filesystem::create_symlink(fifo, dir.path() / "link.jpg");
+  CHECK_THAT(Sha256File(dir.path() / "link.jpg", &d).message(), Catch::Contains("symlink"));
 }
 
 }  // namespace indafoto

@@ -47,14 +47,23 @@ static SqliteError ErrorOf(sqlite3* db, int rc, std::string_view context) {
   return SqliteError(db ? sqlite3_extended_errcode(db) : rc, msg);
 }
 
-Database::~Database() {
-  if (db_) sqlite3_close_v2(db_);
+Database::~Database() { Close(); }
+
+void Database::Close() {
+  for (auto& [sql, cached] : cache_) {
+    if (cached->lent) cached->orphaned = true;  // its borrower finalizes it
+    else sqlite3_finalize(cached->stmt);
+  }
+  cache_.clear();
+  if (db_) sqlite3_close_v2(db_);  // _v2: closes once the last statement is finalized
+  db_ = nullptr;
 }
 
 Database& Database::operator=(Database&& o) noexcept {
   if (this != &o) {
-    if (db_) sqlite3_close_v2(db_);
+    Close();
     db_ = o.db_;
+    cache_ = std::move(o.cache_);
     o.db_ = nullptr;
   }
   return *this;
@@ -94,10 +103,22 @@ void Database::Exec(const char* sql) {
 }
 
 Statement Database::Prepare(std::string_view sql) {
+  auto it = cache_.find(std::string(sql));
+  if (it != cache_.end() && !it->second->lent) {
+    it->second->lent = true;
+    return Statement(db_, it->second->stmt, it->second);
+  }
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  // PREPARE_PERSISTENT: SQLite's hint for statements that are kept.
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                              nullptr);
   if (rc != SQLITE_OK) throw ErrorOf(db_, rc, std::string("prepare `") + std::string(sql) + "`");
-  return Statement(db_, stmt);
+  if (it != cache_.end()) return Statement(db_, stmt);  // the cached one is lent out: a private one
+  auto cached = std::make_shared<CachedStatement>();
+  cached->stmt = stmt;
+  cached->lent = true;
+  cache_.emplace(std::string(sql), cached);
+  return Statement(db_, stmt, std::move(cached));
 }
 
 bool Database::HasTable(const std::string& name) {
@@ -112,15 +133,29 @@ bool Database::HasColumn(const std::string& table, const std::string& column) {
   return s.Step();
 }
 
-Statement::~Statement() {
-  if (stmt_) sqlite3_finalize(stmt_);
+Statement::~Statement() { Release(); }
+
+void Statement::Release() {
+  if (!stmt_) return;
+  if (lent_ && !lent_->orphaned) {
+    // Back to the cache, reset: a statement left mid-way would hold its
+    // read snapshot open.
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    lent_->lent = false;
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+  stmt_ = nullptr;
+  lent_.reset();
 }
 
 Statement& Statement::operator=(Statement&& o) noexcept {
   if (this != &o) {
-    if (stmt_) sqlite3_finalize(stmt_);
+    Release();
     db_ = o.db_;
     stmt_ = o.stmt_;
+    lent_ = std::move(o.lent_);
     o.stmt_ = nullptr;
   }
   return *this;
@@ -215,6 +250,12 @@ Transaction::~Transaction() {
 void Transaction::Commit() {
   db_.Exec("COMMIT");
   done_ = true;
+}
+
+void Transaction::Rollback() {
+  if (done_) return;
+  done_ = true;
+  sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 }  // namespace indafoto

@@ -35,6 +35,7 @@ std::string Status::ToString() const {
     case Code::kNoSpace: name = "no space"; break;
     case Code::kPermission: name = "permission denied"; break;
     case Code::kUnavailable: name = "unavailable"; break;
+    case Code::kLocked: name = "locked"; break;
   }
   if (message_.empty()) return name;
   return std::string(name) + ": " + message_;

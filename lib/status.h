@@ -19,6 +19,7 @@ class Status {
     kNoSpace,      // ENOSPC / EDQUOT; retry later
     kPermission,   // EACCES / EPERM; retry later
     kUnavailable,  // a remote service (Syncthing) is not reachable
+    kLocked,       // another process holds the archive's writer lock (WriterLock)
   };
 
   Status() = default;
@@ -31,6 +32,7 @@ class Status {
   static Status NoSpace(std::string m) { return Status(Code::kNoSpace, std::move(m)); }
   static Status Permission(std::string m) { return Status(Code::kPermission, std::move(m)); }
   static Status Unavailable(std::string m) { return Status(Code::kUnavailable, std::move(m)); }
+  static Status Locked(std::string m) { return Status(Code::kLocked, std::move(m)); }
   // Maps an errno from a filesystem call to the matching code.
   static Status FromErrno(int err, const std::string& what);
 

@@ -1,6 +1,7 @@
 #include "lib/syncthing_home.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -28,8 +29,11 @@ constexpr size_t kMaxFileSize = 16 << 20;
 constexpr const char* kOfficialImageHome = "/var/syncthing/config";
 
 Status ReadSmallFile(const fs::path& path, std::string* out) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));  // never blocks on a FIFO
   if (!fd.valid()) return Status::FromErrno(errno, "cannot open " + path.string());
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+    return Status::Invalid(path.string() + " is not a regular file");
   std::string data;
   char buf[65536];
   for (;;) {

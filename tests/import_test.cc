@@ -257,7 +257,11 @@ TEST_CASE("symlinks in a received folder are not followed", "[import][faults]") 
   fs::create_symlink(secret, f.received / rel);
   ProcessResult r = f.Run("import");
   REQUIRE(r.exit_code == 0);
-  CHECK(Strings(f.a_db(), "SELECT status FROM sync_records WHERE remote_path = ?", rel).empty());
+  // Not followed, and not dropped silently either: recorded with the reason.
+  CHECK(Strings(f.a_db(), "SELECT status FROM sync_records WHERE remote_path = ?", rel) ==
+        std::vector<std::string>{"failed"});
+  CHECK_THAT(Strings(f.a_db(), "SELECT error_message FROM sync_records WHERE remote_path = ?", rel).at(0),
+             Catch::Contains("symlink not followed"));
   CHECK(Inode(secret) != 0);
   CHECK(CheckArchive(f.a_db(), f.a_root()).ok());
   for (const auto& p : ListFiles(f.a_root())) CHECK(Inode(f.a_root() / p) != Inode(secret));
@@ -461,16 +465,28 @@ TEST_CASE("kill -9 at any point of an import: the next start recovers", "[import
   REQUIRE(reference.Run("import").exit_code == 0);
   std::string expected = DumpArchive(reference.a_db());
 
-  for (const char* point : {"after_journal", "after_place", "before_commit", "after_commit"}) {
-    for (int n : {1, 2, 17, 60}) {
+  // New images are applied in batches (journal rows of a batch in one
+  // commit, files placed, directories synced once, then one commit per
+  // image): SmallPair's 80 new images make a batch of 64 and one of 16, so
+  // these counts stop the import inside the first batch, at its end, and
+  // inside the second.
+  const std::vector<std::pair<const char*, std::vector<int>>> points = {
+      {"after_journal", {1, 2}},  // once per batch
+      {"after_place", {1, 17, 64, 66}},
+      {"after_sync", {1, 2}},  // once per batch
+      {"before_commit", {1, 2, 17, 60, 66}},
+      {"after_commit", {1, 2, 17, 64, 66}},
+  };
+  for (const auto& [point, counts] : points) {
+    for (int n : counts) {
       DYNAMIC_SECTION(point << " #" << n) {
         ImportFixture f(SmallPair());
         std::string crash = std::string("INDAFOTO_SYNCD_CRASH_AT=") + point + ":" + std::to_string(n);
         ProcessResult killed = f.Run("import", {}, {crash});
         CHECK(killed.signaled);
         CHECK(killed.signal == SIGKILL);
-        // Straight after the crash at most one placed file lacks its row,
-        // and the journal names it.
+        // Straight after the crash, placed files may lack their row (those
+        // of the batch in flight), and the journal names each of them.
         InvariantReport mid = CheckArchive(f.a_db(), f.a_root());
         CHECK(mid.rows_without_file.empty());
         CHECK(mid.files_without_row.size() <= mid.pending_placements.size());
