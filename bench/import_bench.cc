@@ -484,7 +484,7 @@ Run TimeLibraryPass(const Options& o, const Setup& s, bool skip_fsync, std::map<
   Restore(s);
   indafoto::Config config = LoadConfigOrDie(s);
   std::unique_ptr<indafoto::Instance> inst;
-  Check(indafoto::Instance::Open(config, {indafoto::Instance::Access::kReadWrite, "bench"}, &inst), "open instance");
+  Check(indafoto::Instance::Open(config, {indafoto::Instance::Access::kReadWrite, "bench", false, {}}, &inst), "open instance");
   int removed = 0;
   Check(inst->importer().Recover(&removed), "recover");
   const indafoto::RemoteSource& source = config.sources.at(0);

@@ -25,6 +25,9 @@ namespace {
 // less. The limit keeps a wrong path (a disk image...) from eating memory.
 constexpr size_t kMaxFileSize = 16 << 20;
 
+// STHOMEDIR of Syncthing's official Docker image (syncthing/syncthing).
+constexpr const char* kOfficialImageHome = "/var/syncthing/config";
+
 Status ReadSmallFile(const fs::path& path, std::string* out) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));  // never blocks on a FIFO
   if (!fd.valid()) return Status::FromErrno(errno, "cannot open " + path.string());
@@ -171,10 +174,24 @@ std::vector<fs::path> DefaultSyncthingHomes() {
     }
     homes.push_back(p);
   };
-  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) add(fs::path(x) / "syncthing");
-  if (!home.empty()) add(home / ".local" / "state" / "syncthing");
-  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x) add(fs::path(x) / "syncthing");
+  auto env = [](const char* name) -> fs::path {
+    const char* v = std::getenv(name);
+    return v && *v ? fs::path(v) : fs::path();
+  };
+  // Syncthing's own switches (1.x and 2.x: --config/$STCONFDIR, --home/$STHOMEDIR).
+  add(env("STCONFDIR"));
+  add(env("STHOMEDIR"));
+  // Syncthing's own search order (lib/locations, 1.27 to 2.x): a legacy
+  // home is used while it holds a config.xml (Debian 12's 1.19 knows only
+  // this one), else the state directory. FindSyncthingHome takes the first
+  // candidate that holds a config.xml, which gives the same answer.
+  if (fs::path x = env("XDG_CONFIG_HOME"); !x.empty()) add(x / "syncthing");
   if (!home.empty()) add(home / ".config" / "syncthing");
+  if (fs::path x = env("XDG_STATE_HOME"); !x.empty()) add(x / "syncthing");
+  if (!home.empty()) add(home / ".local" / "state" / "syncthing");
+  // The official Docker image's home (STHOMEDIR there), mounted at the same
+  // path beside us as packaging/compose.yaml does.
+  add(kOfficialImageHome);
   return homes;
 }
 

@@ -33,10 +33,13 @@ Status ReadSyncthingConfig(const std::filesystem::path& config_xml, SyncthingHom
 // Reads <home>/config.xml.
 Status ReadSyncthingHome(const std::filesystem::path& home, SyncthingHomeInfo* out);
 
-// Where Syncthing keeps its home by default, in the order to search:
-// $XDG_STATE_HOME/syncthing, ~/.local/state/syncthing (Syncthing ≥ 1.27),
-// $XDG_CONFIG_HOME/syncthing, ~/.config/syncthing (older versions, Debian
-// 12's 1.19). Candidates whose variables are unset are left out.
+// Where Syncthing keeps its home, in the order to search: $STCONFDIR and
+// $STHOMEDIR when set; $XDG_CONFIG_HOME/syncthing and ~/.config/syncthing
+// (Syncthing < 1.27, Debian 12's 1.19, and any home made by one: Syncthing
+// keeps using it while it holds a config.xml); $XDG_STATE_HOME/syncthing and
+// ~/.local/state/syncthing (new homes of Syncthing >= 1.27 and 2.x, Debian
+// 13's 1.29); /var/syncthing/config (the official Docker image). Candidates
+// whose variables are unset or relative are left out.
 std::vector<std::filesystem::path> DefaultSyncthingHomes();
 
 // The first default home that holds a readable config.xml. NotFound names

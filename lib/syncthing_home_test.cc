@@ -54,8 +54,9 @@ class ScopedEnv {
 TEST_CASE("ReadSyncthingHome reads a config.xml made by syncthing generate", "[syncthing]") {
   TempDir dir;
   fs::path home = dir.path() / "st";
+  const char* bin = std::getenv("INDAFOTO_SYNCTHING");
   std::string cmd =
-      "STNODEFAULTFOLDER=1 syncthing generate --skip-port-probing --no-default-folder --home='" +
+      "STNODEFAULTFOLDER=1 '" + std::string(bin && *bin ? bin : "syncthing") + "' generate --skip-port-probing --no-default-folder --home='" +
       home.string() + "' >'" + (dir.path() / "gen.log").string() + "' 2>&1";
   if (std::system(cmd.c_str()) != 0) {
     WARN("syncthing generate did not run (Debian package syncthing missing?); skipping");
@@ -163,36 +164,84 @@ TEST_CASE("SyncthingEndpointFromHome pins https-cert.pem", "[syncthing]") {
   CHECK(SyncthingEndpointFromHome(info, &ep).code() == Status::Code::kInvalid);
 }
 
-TEST_CASE("DefaultSyncthingHomes follows XDG and HOME", "[syncthing]") {
+TEST_CASE("DefaultSyncthingHomes follows Syncthing's own search order", "[syncthing]") {
   TempDir dir;
   ScopedEnv home("HOME", dir.path().string());
   ScopedEnv state("XDG_STATE_HOME", (dir.path() / "state").string());
   ScopedEnv config("XDG_CONFIG_HOME", std::nullopt);
+  ScopedEnv confdir("STCONFDIR", std::nullopt);
+  ScopedEnv homedir("STHOMEDIR", std::nullopt);
   std::vector<fs::path> homes = DefaultSyncthingHomes();
-  REQUIRE(homes.size() == 3);
-  CHECK(homes[0] == dir.path() / "state" / "syncthing");
-  CHECK(homes[1] == dir.path() / ".local" / "state" / "syncthing");
-  CHECK(homes[2] == dir.path() / ".config" / "syncthing");
+  REQUIRE(homes.size() == 4);
+  CHECK(homes[0] == dir.path() / ".config" / "syncthing");
+  CHECK(homes[1] == dir.path() / "state" / "syncthing");
+  CHECK(homes[2] == dir.path() / ".local" / "state" / "syncthing");
+  CHECK(homes[3] == "/var/syncthing/config");  // the official Docker image
 
   SyncthingHomeInfo info;
   Status s = FindSyncthingHome(&info);
-  CHECK(s.IsNotFound());
-  CHECK(s.message().find(".config/syncthing") != std::string::npos);
+  if (!fs::exists("/var/syncthing/config/config.xml")) {
+    CHECK(s.IsNotFound());
+    CHECK(s.message().find(".config/syncthing") != std::string::npos);
+    CHECK(s.message().find("/var/syncthing/config") != std::string::npos);
+  }
 
+  // A new home (Syncthing >= 1.27: Debian 13's 1.29, 2.x).
+  WriteFile(dir.path() / ".local" / "state" / "syncthing" / "config.xml",
+            Config("<gui><address>127.0.0.1:8387</address></gui>"));
+  REQUIRE(FindSyncthingHome(&info).ok());
+  CHECK(info.port == 8387);
+  CHECK(info.config_path == dir.path() / ".local" / "state" / "syncthing" / "config.xml");
+
+  // A legacy home (1.19, or any home made before 1.27) wins while it holds
+  // a config.xml: Syncthing itself keeps using it after an upgrade.
   WriteFile(dir.path() / ".config" / "syncthing" / "config.xml",
             Config("<gui><address>127.0.0.1:8386</address><apikey>kk</apikey></gui>"));
   REQUIRE(FindSyncthingHome(&info).ok());
   CHECK(info.port == 8386);
   CHECK(info.config_path == dir.path() / ".config" / "syncthing" / "config.xml");
 
-  // A newer location wins over the older one.
-  WriteFile(dir.path() / ".local" / "state" / "syncthing" / "config.xml",
-            Config("<gui><address>127.0.0.1:8387</address></gui>"));
-  REQUIRE(FindSyncthingHome(&info).ok());
-  CHECK(info.port == 8387);
-
   ScopedEnv relative("XDG_STATE_HOME", "relative/path");
-  CHECK(DefaultSyncthingHomes().size() == 2);
+  CHECK(DefaultSyncthingHomes().size() == 3);
+}
+
+// Syncthing 2.x as the official image runs it: STHOMEDIR=/var/syncthing/config,
+// a config.xml of configuration version 52, the GUI address overridden by
+// STGUIADDRESS at run time (config.xml keeps its own).
+TEST_CASE("Syncthing 2.x layout: $STHOMEDIR / $STCONFDIR and a version 52 config.xml", "[syncthing]") {
+  TempDir dir;
+  ScopedEnv home("HOME", (dir.path() / "user").string());
+  ScopedEnv state("XDG_STATE_HOME", std::nullopt);
+  ScopedEnv config("XDG_CONFIG_HOME", std::nullopt);
+  ScopedEnv confdir("STCONFDIR", std::nullopt);
+  fs::path st_home = dir.path() / "var" / "syncthing" / "config";
+  ScopedEnv homedir("STHOMEDIR", st_home.string());
+  WriteFile(st_home / "config.xml",
+            "<configuration version=\"52\">\n"
+            "    <device id=\"AAAAAAA\" name=\"indafoto-syncthing\" compression=\"metadata\">\n"
+            "        <address>dynamic</address>\n    </device>\n"
+            "    <gui enabled=\"true\" tls=\"false\" sendBasicAuthPrompt=\"false\">\n"
+            "        <address>127.0.0.1:8384</address>\n"
+            "        <metricsWithoutAuth>false</metricsWithoutAuth>\n"
+            "        <apikey>abcdefghijklmnopqrstuvwxyz012345</apikey>\n"
+            "        <theme>default</theme>\n    </gui>\n"
+            "    <options><listenAddress>default</listenAddress></options>\n"
+            "</configuration>\n");
+  // Also a home in the user's state directory: STHOMEDIR wins, as in Syncthing.
+  WriteFile(dir.path() / "user" / ".local" / "state" / "syncthing" / "config.xml",
+            Config("<gui><address>127.0.0.1:9999</address></gui>"));
+  SyncthingHomeInfo info;
+  REQUIRE(FindSyncthingHome(&info).ok());
+  CHECK(info.config_path == st_home / "config.xml");
+  CHECK(info.port == 8384);
+  CHECK(info.api_key == "abcdefghijklmnopqrstuvwxyz012345");
+
+  // --config / $STCONFDIR (config and keys apart from the data) comes first.
+  fs::path conf_dir = dir.path() / "conf";
+  WriteFile(conf_dir / "config.xml", Config("<gui><address>127.0.0.1:8390</address></gui>"));
+  ScopedEnv confdir2("STCONFDIR", conf_dir.string());
+  REQUIRE(FindSyncthingHome(&info).ok());
+  CHECK(info.port == 8390);
 }
 
 }  // namespace indafoto

@@ -79,3 +79,16 @@ set_tests_properties(packaging PROPERTIES TIMEOUT 600)
 # (tests/systemd_service_test.sh; needs root, exits 77 = skipped otherwise).
 add_test(NAME systemd_service COMMAND bash ${CMAKE_SOURCE_DIR}/tests/systemd_service_test.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(systemd_service PROPERTIES TIMEOUT 1500 SKIP_RETURN_CODE 77)
+
+# Docker and Compose for real (tests/docker_compose_test.sh): Docker and
+# Compose 1.29 from Debian (installed when missing), Compose v2 from Debian 13,
+# dockerd started when none runs, base images made with debootstrap, the
+# image of packaging/Dockerfile and packaging/compose.yaml beside a Syncthing
+# image built from Debian's package. Needs root; exits 77 (skipped) only
+# where Docker cannot run at all.
+add_test(NAME docker_compose COMMAND bash ${CMAKE_SOURCE_DIR}/tests/docker_compose_test.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(docker_compose PROPERTIES TIMEOUT 2400 SKIP_RETURN_CODE 77)
+
+# scripts/debian-mirror.sh: every script that fetches Debian packages or roots
+# takes the mirror from the machine's apt sources (tests/debian_mirror_test.sh).
+add_test(NAME debian_mirror COMMAND bash ${CMAKE_SOURCE_DIR}/tests/debian_mirror_test.sh)

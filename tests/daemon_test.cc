@@ -79,13 +79,21 @@ struct TwoPeers {
 
   // Every file A shares, its manifest included: what B's folder holds once
   // Syncthing has delivered everything. (Without it, "in sync" can be
-  // reported before B has even learned of A's files.)
-  int64_t SharedFileCount() const { return static_cast<int64_t>(ListFiles(a_dir / "indafoto_archive").size()); }
+  // reported before B has even learned of A's files.) Syncthing's own
+  // folder marker is not shared: .stfolder/ is an empty directory for 1.19,
+  // and holds syncthing-folder-*.txt for 1.29.
+  static bool IsSyncthingMarker(const std::string& p) { return p.rfind(".stfolder/", 0) == 0; }
+  int64_t SharedFileCount() const {
+    int64_t n = 0;
+    for (const auto& p : ListFiles(a_dir / "indafoto_archive"))
+      if (!IsSyncthingMarker(p)) ++n;
+    return n;
+  }
   // Image files A shares (its manifest excluded).
   int64_t SharedImageCount() const {
     int64_t n = 0;
     for (const auto& p : ListFiles(a_dir / "indafoto_archive"))
-      if (p.rfind(".indafoto-sync/", 0) != 0) ++n;
+      if (p.rfind(".indafoto-sync/", 0) != 0 && !IsSyncthingMarker(p)) ++n;
     return n;
   }
   int64_t DecidedCount() const {

@@ -17,14 +17,17 @@
 #
 # Usage: tests/systemd_service_test.sh BUILD_DIR
 # Needs root, systemd-nspawn (systemd-container), debootstrap and network
-# access to a Debian mirror for the first run. The Debian root is cached in
-# $INDAFOTO_ROOTFS_CACHE (default /var/cache/indafoto-syncd-tests).
+# access for the first run to the Debian mirror that the machine's apt
+# sources name ($INDAFOTO_DEBIAN_MIRROR overrides it; scripts/debian-mirror.sh).
+# The Debian root is cached in $INDAFOTO_ROOTFS_CACHE (default /var/cache/indafoto-syncd-tests).
 # Exit 77 (a skip for ctest) only when not root.
 set -uo pipefail
 
 BUILD_DIR=$(cd "${1:?usage: systemd_service_test.sh BUILD_DIR}" && pwd)
 CACHE=${INDAFOTO_ROOTFS_CACHE:-/var/cache/indafoto-syncd-tests}
-MIRROR=${INDAFOTO_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The machine's own Debian mirror (its apt sources), or $INDAFOTO_DEBIAN_MIRROR.
+# shellcheck source=../scripts/debian-mirror.sh
+source "$(dirname "$0")/../scripts/debian-mirror.sh"
 # Ports on loopback: Alice (host) and Bob (container) must not collide with
 # each other nor with a Syncthing the machine may already run on 8384/22000.
 ALICE_GUI=28385 ALICE_SYNC=28001 BOB_GUI=28384 BOB_SYNC=28000
@@ -77,6 +80,7 @@ for dep in $(dpkg-deb -f "$DEB" Depends | sed -e 's/([^)]*)//g' -e 's/,/ /g'); d
 done
 STAMP="bookworm minbase $PACKAGES"
 if [ "$(cat "$CACHE/bookworm.stamp" 2>/dev/null)" != "$STAMP" ]; then
+  MIRROR=$(debian_mirror bookworm) || die "no Debian mirror for debootstrap"
   echo "debootstrap bookworm into $CACHE (first run: a few minutes)"
   rm -rf "$CACHE/bookworm" "$CACHE/bookworm.tmp"
   mkdir -p "$CACHE"
