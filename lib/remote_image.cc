@@ -5,6 +5,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cmath>
+
 namespace indafoto {
 
 namespace {
@@ -17,7 +19,12 @@ void WriteValue(Writer& w, const Value& v) {
   switch (v.type) {
     case Value::Type::kNull: w.Null(); break;
     case Value::Type::kInteger: w.Int64(v.integer); break;
-    case Value::Type::kReal: w.Double(v.real); break;
+    // JSON has no infinity (SQLite REAL has, e.g. 1e999), and rapidjson
+    // writes nothing at all for one, breaking the whole record: null.
+    case Value::Type::kReal:
+      if (std::isfinite(v.real)) w.Double(v.real);
+      else w.Null();
+      break;
     case Value::Type::kText: w.String(v.text.data(), static_cast<rapidjson::SizeType>(v.text.size())); break;
   }
 }
@@ -52,7 +59,7 @@ bool ReadRef(const rapidjson::Value& j, const char* key_name, std::string* key, 
     *error = std::string("relation without string '") + key_name + "'";
     return false;
   }
-  *key = j[key_name].GetString();
+  key->assign(j[key_name].GetString(), j[key_name].GetStringLength());
   for (auto [name, field] : {std::pair{"title", &r->title}, std::pair{"url", &r->url},
                              std::pair{"is_public", &r->is_public}}) {
     if (j.HasMember(name) && !ReadValue(j[name], field)) {
@@ -90,7 +97,7 @@ std::string RemoteImageToJson(const RemoteImage& image) {
   w.String(image.rel_path.data(), static_cast<rapidjson::SizeType>(image.rel_path.size()));
   w.Key("sha256");
   if (image.sha256.empty()) w.Null();
-  else w.String(image.sha256.c_str());
+  else w.String(image.sha256.data(), static_cast<rapidjson::SizeType>(image.sha256.size()));
   w.Key("size");
   if (image.size < 0) w.Null();
   else w.Int64(image.size);
@@ -119,7 +126,8 @@ std::string RemoteImageToJson(const RemoteImage& image) {
 
 bool RemoteImageFromJson(std::string_view json, RemoteImage* out, std::string* error) {
   rapidjson::Document d;
-  d.Parse(json.data(), json.size());
+  // Iterative: a deeply nested document cannot overflow the stack.
+  d.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (d.HasParseError()) {
     *error = std::string("bad JSON: ") + rapidjson::GetParseError_En(d.GetParseError()) +
              " at offset " + std::to_string(d.GetErrorOffset());
@@ -140,7 +148,7 @@ bool RemoteImageFromJson(std::string_view json, RemoteImage* out, std::string* e
       *error = "'sha256' is not a string";
       return false;
     }
-    out->sha256 = d["sha256"].GetString();
+    out->sha256.assign(d["sha256"].GetString(), d["sha256"].GetStringLength());
   }
   if (d.HasMember("size") && !d["size"].IsNull()) {
     if (!d["size"].IsInt64()) {
@@ -160,7 +168,7 @@ bool RemoteImageFromJson(std::string_view json, RemoteImage* out, std::string* e
         *error = std::string("column '") + m.name.GetString() + "' has a bad type";
         return false;
       }
-      out->columns.emplace_back(m.name.GetString(), std::move(v));
+      out->columns.emplace_back(std::string(m.name.GetString(), m.name.GetStringLength()), std::move(v));
     }
   }
   if (d.HasMember("tags")) {

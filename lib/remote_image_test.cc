@@ -1,0 +1,51 @@
+#include "lib/remote_image.h"
+
+#include <catch2/catch.hpp>
+#include <limits>
+#include <string>
+
+namespace indafoto {
+
+// The catalog store and the manifest keep entries as RemoteImageToJson text
+// and read them with RemoteImageFromJson: the text must parse back to the
+// same record (fuzz/fuzz_util.h CheckRoundTrip checks it for every entry the
+// fuzz targets accept).
+TEST_CASE("RemoteImage JSON keeps NULs inside names and keys and digests", "[remote_image][fuzz]") {
+  RemoteImage img;
+  img.rel_path = "a/b.jpg";
+  img.sha256 = std::string("ab\0cd", 5);
+  img.columns.emplace_back(std::string("title\0x", 7), Value::Text(std::string("t\0t", 3)));
+  img.albums.push_back(AlbumRef{std::string("1\0" "2", 3), Value::Text("A"), Value(), Value::Integer(1)});
+  img.collections.push_back(CollectionRef{std::string("9\0\0", 3), Value(), Value(), Value::Integer(0)});
+  std::string json = RemoteImageToJson(img);
+  RemoteImage back;
+  std::string error;
+  REQUIRE(RemoteImageFromJson(json, &back, &error));
+  CHECK(back.sha256 == img.sha256);
+  REQUIRE(back.columns.size() == 1);
+  CHECK(back.columns[0].first == img.columns[0].first);
+  CHECK(back.columns[0].second == img.columns[0].second);
+  REQUIRE(back.albums.size() == 1);
+  CHECK(back.albums[0].album_id == img.albums[0].album_id);
+  REQUIRE(back.collections.size() == 1);
+  CHECK(back.collections[0].collection_id == img.collections[0].collection_id);
+  CHECK(RemoteImageToJson(back) == json);
+}
+
+TEST_CASE("RemoteImage JSON writes an infinite real as null and stays valid", "[remote_image][fuzz]") {
+  RemoteImage img;
+  img.rel_path = "a/b.jpg";
+  img.Set("focal_length", Value::Real(std::numeric_limits<double>::infinity()));
+  img.Set("aperture", Value::Real(-std::numeric_limits<double>::infinity()));
+  img.Set("shutter_speed", Value::Real(0.5));
+  std::string json = RemoteImageToJson(img);
+  RemoteImage back;
+  std::string error;
+  INFO(json);
+  REQUIRE(RemoteImageFromJson(json, &back, &error));
+  CHECK(back.Get("focal_length").is_null());
+  CHECK(back.Get("aperture").is_null());
+  CHECK(back.Get("shutter_speed") == Value::Real(0.5));
+}
+
+}  // namespace indafoto
