@@ -13,6 +13,9 @@ namespace indafoto {
 
 namespace {
 const char* const kArchiveFolder = "indafoto_archive";
+// No value of a crawler row comes near this; a longer one fails the read
+// (SQLITE_TOOBIG) instead of being built in memory.
+constexpr int kMaxRemoteValueBytes = 1 << 20;
 }
 
 std::optional<std::string> ReceivedPathOf(const std::string& remote_local_path) {
@@ -62,9 +65,23 @@ Status RemoteDbCatalogReader::ReadAll(const std::function<Status(const RemoteIma
   refused_ = 0;
   Database db;
   if (Status s = Database::Open(db_path_.string(), Database::Mode::kReadOnly, 5000, &db); !s.ok()) return s;
+  // A hostile copy must not make us build huge values: a 1 KB file whose
+  // images.local_path is generated as printf('%.*c', 900000000, 'x') took
+  // gigabytes and minutes (found with fuzz/remote_db_fuzz.cc).
+  sqlite3_limit(db.raw(), SQLITE_LIMIT_LENGTH, kMaxRemoteValueBytes);
   try {
     if (!db.HasTable("images"))
       return Status::Corrupt(Describe() + " has no images table: not an indafoto crawler database");
+    // A crawler never makes generated (or virtual tables' hidden) columns;
+    // computing them is work a copy should not be able to order.
+    for (const char* table : {"images", "tags", "image_tags", "albums", "image_albums", "collections",
+                              "image_collections", "banned_authors"}) {
+      Statement hidden = db.Prepare("SELECT 1 FROM pragma_table_xinfo(?) WHERE hidden != 0");
+      hidden.Bind(1, table);
+      if (hidden.Step())
+        return Status::Corrupt(Describe() + ": table " + table +
+                               " has generated or hidden columns: not an indafoto crawler database");
+    }
     std::vector<std::string> columns;
     for (std::string_view c : kImageColumns) {
       if (db.HasColumn("images", std::string(c))) columns.emplace_back(c);
