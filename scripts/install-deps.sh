@@ -8,6 +8,7 @@ PACKAGES=(
   libsodium-dev libspdlog-dev catch2 libssl-dev libsystemd-dev
   syncthing systemd openssl python3 python3-yaml dpkg-dev file curl procps
   systemd-container debootstrap
+  clang libclang-rt-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
