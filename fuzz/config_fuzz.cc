@@ -23,9 +23,14 @@ namespace {
 using Json = rapidjson::Value;
 
 void CheckObject(const Json& o, const std::set<std::string>& known, const char* where) {
+  std::set<std::string> seen;
   for (const auto& m : o.GetObject()) {
     std::string name(m.name.GetString(), m.name.GetStringLength());
     if (!known.count(name)) fuzz::Fail(std::string("unknown key accepted in ") + where, name);
+    // Only the first of repeated keys is read. Refusing repeated keys is
+    // issue 8 item 10, done beside this target; until then a repeat's value
+    // is not checked here.
+    if (!seen.insert(name).second) continue;
     if (m.value.IsString() && std::memchr(m.value.GetString(), 0, m.value.GetStringLength()))
       fuzz::Fail(std::string("string with a NUL accepted in ") + where, name);
   }

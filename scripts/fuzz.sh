@@ -54,7 +54,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 for t in $targets; do
   bin=$build/bin/${t}_fuzz
   corpus=$src/fuzz/corpus/$t
-  [ -x "$bin" ] && [ -d "$corpus" ] || { echo "fuzz: no target $t" >&2; exit 2; }
+  if [ ! -x "$bin" ] || [ ! -d "$corpus" ]; then echo "fuzz: no target $t" >&2; exit 2; fi
   echo "== $t: corpus"
   # Each file whole (-max_len does not apply to inputs named one by one).
   find "$corpus" -type f -print0 | xargs -0 "$bin" -timeout=30 -artifact_prefix="$build/artifacts/$t-" \
