@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "lib/crawler_schema.h"
@@ -74,17 +75,21 @@ Status RemoteDbCatalogReader::ReadAll(const std::function<Status(const RemoteIma
       return Status::Corrupt(Describe() + " has no images table: not an indafoto crawler database");
     // A crawler never makes generated (or virtual tables' hidden) columns;
     // computing them is work a copy should not be able to order.
-    for (const char* table : {"images", "tags", "image_tags", "albums", "image_albums", "collections",
-                              "image_collections", "banned_authors"}) {
-      Statement hidden = db.Prepare("SELECT 1 FROM pragma_table_xinfo(?) WHERE hidden != 0");
-      hidden.Bind(1, table);
-      if (hidden.Step())
-        return Status::Corrupt(Describe() + ": table " + table +
-                               " has generated or hidden columns: not an indafoto crawler database");
-    }
-    std::vector<std::string> columns;
-    for (std::string_view c : kImageColumns) {
-      if (db.HasColumn("images", std::string(c))) columns.emplace_back(c);
+    Statement hidden = db.Prepare(
+        "SELECT m.name FROM sqlite_master m, pragma_table_xinfo(m.name) x WHERE m.type = 'table' AND m.name IN "
+        "('images', 'tags', 'image_tags', 'albums', 'image_albums', 'collections', 'image_collections', "
+        "'banned_authors') AND x.hidden != 0 LIMIT 1");
+    if (hidden.Step())
+      return Status::Corrupt(Describe() + ": table " + hidden.Text(0) +
+                             " has generated or hidden columns: not an indafoto crawler database");
+    std::vector<std::string> columns;  // the kImageColumns `images` has, in that order
+    {
+      std::vector<std::string> present;
+      Statement info = db.Prepare("SELECT name FROM pragma_table_info('images')");
+      while (info.Step()) present.push_back(info.Text(0));
+      for (std::string_view c : kImageColumns) {
+        if (std::find(present.begin(), present.end(), c) != present.end()) columns.emplace_back(c);
+      }
     }
     bool has_tags = db.HasTable("image_tags") && db.HasTable("tags");
     bool has_albums = db.HasTable("image_albums") && db.HasTable("albums");
