@@ -68,7 +68,7 @@ Status RemoteDbCatalogReader::ReadAll(const std::function<Status(const RemoteIma
   if (Status s = Database::Open(db_path_.string(), Database::Mode::kReadOnly, 5000, &db); !s.ok()) return s;
   // A hostile copy must not make us build huge values: a 1 KB file whose
   // images.local_path is generated as printf('%.*c', 900000000, 'x') took
-  // gigabytes and minutes (found with fuzz/remote_db_fuzz.cc).
+  // gigabytes and minutes (seen with fuzz/remote_db_fuzz.cc, hand-made input).
   sqlite3_limit(db.raw(), SQLITE_LIMIT_LENGTH, kMaxRemoteValueBytes);
   try {
     if (!db.HasTable("images"))
