@@ -18,6 +18,9 @@
 #include <filesystem>
 #include <string>
 
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
 #include "fuzz/fuzz_util.h"
 #include "lib/layout.h"
 #include "lib/remote_db_catalog.h"
@@ -50,6 +53,15 @@ Status CheckEntry(const RemoteImage& img) {
 }
 
 }  // namespace
+
+// The reader's warnings (refused rows) are formatted as in the daemon, then
+// dropped: writing them to stderr would cost more than the reading.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  auto logger = std::make_shared<spdlog::logger>("fuzz", std::make_shared<spdlog::sinks::null_sink_mt>());
+  logger->set_level(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::string path = TempPath();

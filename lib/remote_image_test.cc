@@ -1,8 +1,12 @@
 #include "lib/remote_image.h"
 
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
 #include <limits>
+#include <random>
 #include <string>
+#include <vector>
 
 namespace indafoto {
 
@@ -46,6 +50,36 @@ TEST_CASE("RemoteImage JSON writes an infinite real as null and stays valid", "[
   CHECK(back.Get("focal_length").is_null());
   CHECK(back.Get("aperture").is_null());
   CHECK(back.Get("shutter_speed") == Value::Real(0.5));
+}
+
+// Found by fuzz/manifest_part_fuzz.cc (fuzz/corpus/manifest_part/
+// crash-real-round-trip.jsonl): 184467440737095500000.0 came back as
+// 184467440737095480000.0, so a REAL column drifted on every hop through
+// a catalog record or a manifest.
+TEST_CASE("RemoteImage JSON keeps every finite real exactly", "[remote_image][fuzz]") {
+  std::vector<double> values = {0.1, 1.0 / 3, 184467440737095500000.0, 1.8446744073709552e19, 5e-324,
+                                2.2250738585072014e-308, 1.7976931348623157e308, -0.0, 4.35};
+  std::mt19937_64 random(8);
+  while (values.size() < 20000) {
+    uint64_t bits = random();
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    if (std::isfinite(v)) values.push_back(v);
+  }
+  int drifted = 0;
+  for (double v : values) {
+    RemoteImage img;
+    img.rel_path = "a/b.jpg";
+    img.Set("focal_length", Value::Real(v));
+    RemoteImage back;
+    std::string error;
+    REQUIRE(RemoteImageFromJson(RemoteImageToJson(img), &back, &error));
+    const Value& got = back.Get("focal_length");
+    if (got.type != Value::Type::kReal || std::memcmp(&got.real, &v, sizeof v) != 0) {
+      if (drifted++ < 3) WARN("drifted: " << RemoteImageToJson(img) << " -> " << RemoteImageToJson(back));
+    }
+  }
+  CHECK(drifted == 0);
 }
 
 }  // namespace indafoto
