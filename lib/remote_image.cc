@@ -5,7 +5,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 
 namespace indafoto {
 
@@ -70,6 +73,75 @@ bool ReadRef(const rapidjson::Value& j, const char* key_name, std::string* key, 
   return true;
 }
 
+// Parses `json` into `d` with exact numbers. rapidjson 1.1.0 converts
+// numbers either fast but inexactly (a third of all doubles came back one
+// unit in the last place off what its Writer wrote, so a REAL drifted on
+// every hop through a catalog record or a manifest) or, with
+// kParseFullPrecisionFlag, plainly wrong for some long integers
+// (184467440737095516159 gave 1.7e-18). So it hands numbers over as text
+// (kParseNumbersAsStringsFlag still checks their syntax) and they are
+// converted here: integers with std::from_chars, others with strtod, which
+// glibc rounds correctly (the process never leaves the "C" locale). A number
+// too big for a double is an error, as rapidjson makes it. Iterative: a
+// deeply nested document cannot overflow the stack.
+class ExactNumberParser {
+ public:
+  explicit ExactNumberParser(std::string_view json) : json_(json) {}
+
+  // Document::Populate's generator.
+  bool operator()(rapidjson::Document& d) {
+    doc_ = &d;
+    rapidjson::MemoryStream ms(json_.data(), json_.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
+    rapidjson::Reader reader;
+    result_ = reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(is, *this);
+    return !result_.IsError();
+  }
+  bool failed() const { return result_.IsError(); }
+  std::string Error() const {
+    return std::string("bad JSON: ") +
+           (too_big_ ? "Number too big to be stored in double." : rapidjson::GetParseError_En(result_.Code())) +
+           " at offset " + std::to_string(result_.Offset());
+  }
+
+  // The SAX handler: everything but numbers goes to the document as is.
+  bool Null() { return doc_->Null(); }
+  bool Bool(bool b) { return doc_->Bool(b); }
+  bool Int(int i) { return doc_->Int(i); }
+  bool Uint(unsigned u) { return doc_->Uint(u); }
+  bool Int64(int64_t i) { return doc_->Int64(i); }
+  bool Uint64(uint64_t u) { return doc_->Uint64(u); }
+  bool Double(double x) { return doc_->Double(x); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc_->String(s, n, copy); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc_->Key(s, n, copy); }
+  bool StartObject() { return doc_->StartObject(); }
+  bool EndObject(rapidjson::SizeType n) { return doc_->EndObject(n); }
+  bool StartArray() { return doc_->StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return doc_->EndArray(n); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    const char* end = s + n;
+    if (std::none_of(s, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; })) {
+      int64_t i = 0;
+      if (auto r = std::from_chars(s, end, i); r.ec == std::errc() && r.ptr == end) return doc_->Int64(i);
+      uint64_t u = 0;
+      if (auto r = std::from_chars(s, end, u); r.ec == std::errc() && r.ptr == end) return doc_->Uint64(u);
+    }
+    const std::string text(s, n);
+    double x = std::strtod(text.c_str(), nullptr);
+    if (!std::isfinite(x)) {
+      too_big_ = true;
+      return false;
+    }
+    return doc_->Double(x);
+  }
+
+ private:
+  std::string_view json_;
+  rapidjson::Document* doc_ = nullptr;
+  rapidjson::ParseResult result_;
+  bool too_big_ = false;
+};
+
 }  // namespace
 
 const Value& RemoteImage::Get(std::string_view column) const {
@@ -126,13 +198,10 @@ std::string RemoteImageToJson(const RemoteImage& image) {
 
 bool RemoteImageFromJson(std::string_view json, RemoteImage* out, std::string* error) {
   rapidjson::Document d;
-  // Iterative: a deeply nested document cannot overflow the stack. Full
-  // precision: without it about a third of all doubles come back one unit
-  // in the last place off what RemoteImageToJson wrote.
-  d.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag>(json.data(), json.size());
-  if (d.HasParseError()) {
-    *error = std::string("bad JSON: ") + rapidjson::GetParseError_En(d.GetParseError()) +
-             " at offset " + std::to_string(d.GetErrorOffset());
+  ExactNumberParser parser(json);
+  d.Populate(parser);
+  if (parser.failed()) {
+    *error = parser.Error();
     return false;
   }
   if (!d.IsObject()) {

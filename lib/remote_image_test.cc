@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -80,6 +81,44 @@ TEST_CASE("RemoteImage JSON keeps every finite real exactly", "[remote_image][fu
     }
   }
   CHECK(drifted == 0);
+}
+
+// The first fix (kParseFullPrecisionFlag) turned up rapidjson 1.1.0's own
+// bug (fuzz/manifest_part_fuzz.cc, UBSan in internal/diyfp.h): long
+// integers came back as nonsense.
+TEST_CASE("RemoteImage JSON reads numbers exactly", "[remote_image][fuzz]") {
+  auto read = [](const std::string& number, Value* out) {
+    RemoteImage img;
+    std::string error;
+    bool ok = RemoteImageFromJson("{\"path\":\"a/b.jpg\",\"columns\":{\"x\":" + number + "}}", &img, &error);
+    if (ok) *out = img.Get("x");
+    return ok;
+  };
+  Value v;
+  REQUIRE(read("184467440737095516159", &v));
+  CHECK(v == Value::Real(184467440737095516159.0));
+  REQUIRE(read("18446744073709551615", &v));  // above int64: a real, as before
+  CHECK(v == Value::Real(18446744073709551615.0));
+  REQUIRE(read("-9223372036854775808", &v));
+  CHECK(v == Value::Integer(INT64_MIN));
+  REQUIRE(read("42", &v));
+  CHECK(v == Value::Integer(42));
+  REQUIRE(read("-0", &v));
+  CHECK(v == Value::Integer(0));
+  REQUIRE(read("0.1", &v));
+  CHECK(v == Value::Real(0.1));
+  REQUIRE(read("1e-400", &v));  // underflows to zero, as before
+  CHECK(v == Value::Real(0.0));
+  REQUIRE(read("4.9406564584124654e-324", &v));
+  CHECK(v == Value::Real(5e-324));
+  RemoteImage img;
+  std::string error;
+  CHECK_FALSE(RemoteImageFromJson("{\"path\":\"a\",\"columns\":{\"x\":1e400}}", &img, &error));
+  CHECK_THAT(error, Catch::Contains("Number too big"));
+  CHECK_FALSE(RemoteImageFromJson("{\"path\":\"a\",\"columns\":{\"x\":01}}", &img, &error));
+  CHECK_THAT(error, Catch::Contains("bad JSON"));
+  CHECK_FALSE(RemoteImageFromJson("{\"path\":\"a\",", &img, &error));
+  CHECK_THAT(error, Catch::Contains("bad JSON"));
 }
 
 }  // namespace indafoto

@@ -12,7 +12,9 @@
 #   FUZZ_BUILD_DIR  build directory (default: build-fuzz)
 #   FUZZ_TARGETS    targets to run (default: all), e.g. "config remote_db"
 #   FUZZ_JOBS       parallel compile jobs (default: 2)
-#   FUZZ_ARGS       extra libFuzzer flags, e.g. "-print_final_stats=1"
+#   FUZZ_SEED       fixed random seed (the test command uses 1, so that a
+#                   run of the same code tries the same inputs)
+#   FUZZ_ARGS       extra libFuzzer flags, e.g. "-only_ascii=1"
 #
 # The short run is part of the test command (ctest test `fuzz_smoke`); for
 # long runs and what to do with a crash see docs/fuzzing.md.
@@ -62,10 +64,11 @@ for t in $targets; do
   echo "== $t: fuzzing (${bound[*]})"
   # New inputs go to a scratch directory; the checked-in corpus stays as is.
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/indafoto-fuzz-$t.XXXXXX")
-  dict=()
-  [ -f "$src/fuzz/dict/$t.dict" ] && dict=(-dict="$src/fuzz/dict/$t.dict")
+  extra=()
+  [ -f "$src/fuzz/dict/$t.dict" ] && extra+=(-dict="$src/fuzz/dict/$t.dict")
+  [ -n "${FUZZ_SEED:-}" ] && extra+=(-seed="$FUZZ_SEED")
   # shellcheck disable=SC2086
-  if ! "$bin" "${bound[@]}" -max_len="$(max_len "$t")" -timeout=30 -rss_limit_mb=2048 "${dict[@]}" \
+  if ! "$bin" "${bound[@]}" -max_len="$(max_len "$t")" -timeout=30 -rss_limit_mb=2048 "${extra[@]}" \
       -artifact_prefix="$build/artifacts/$t-" -print_final_stats=1 ${FUZZ_ARGS:-} \
       "$scratch" "$corpus" >"$build/artifacts/$t.log" 2>&1; then
     tail -n 60 "$build/artifacts/$t.log"
