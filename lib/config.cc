@@ -28,7 +28,9 @@ class ObjectReader {
     const Json* v = Find(key);
     if (!v) return Status::Ok();
     if (!v->IsString()) return TypeError(key, "a string");
-    *out = v->GetString();
+    out->assign(v->GetString(), v->GetStringLength());
+    // A JSON "\u0000" would cut a C string (a path) short somewhere later.
+    if (out->find('\0') != std::string::npos) return Status::Invalid(Name(key) + " must not contain a NUL character");
     return Status::Ok();
   }
   Status Path(const char* key, const fs::path& base, fs::path* out) {
@@ -71,8 +73,10 @@ class ObjectReader {
   bool Has(const char* key) const { return obj_.HasMember(key); }
   Status RejectUnknown() const {
     for (auto& m : obj_.GetObject()) {
-      std::string k = m.name.GetString();
-      if (!seen_.count(k)) return Status::Invalid("unknown key " + Name(k.c_str()));
+      std::string k(m.name.GetString(), m.name.GetStringLength());  // "a\u0000b" is not key "a"
+      if (seen_.count(k)) continue;
+      for (size_t i; (i = k.find('\0')) != std::string::npos;) k.replace(i, 1, "\\u0000");
+      return Status::Invalid("unknown key " + Name(k.c_str()));
     }
     return Status::Ok();
   }
@@ -237,7 +241,8 @@ std::string Config::ResolvedApiKey() const {
 Status ParseConfig(const std::string& json, const fs::path& path, Config* out) {
   Status st = [&]() -> Status {
     rapidjson::Document d;
-    d.Parse(json.c_str(), json.size());
+    // Iterative: a deeply nested document cannot overflow the stack.
+    d.Parse<rapidjson::kParseIterativeFlag>(json.c_str(), json.size());
     if (d.HasParseError())
       return Status::Invalid(std::string("not valid JSON: ") + rapidjson::GetParseError_En(d.GetParseError()) +
                              " at offset " + std::to_string(d.GetErrorOffset()));

@@ -91,4 +91,31 @@ TEST_CASE("Config refuses paths nested where that makes no sense", "[config]") {
              Catch::Contains("'key_path' /srv/a/indafoto_archive/k.key lies inside 'image_root'"));
 }
 
+// Regressions from fuzz/config_fuzz.cc (inputs kept in fuzz/corpus/config/).
+TEST_CASE("Config refuses a key or value cut short by a NUL", "[config][fuzz]") {
+  Config c;
+  // Was accepted: the key read as "database_path" was "seen", so the
+  // unknown key "database_path\0x" was silently ignored.
+  Status s = ParseConfig(R"({"database_path": "x.db", "database_path\u0000x": "y.db"})", "/c.json", &c);
+  CHECK_FALSE(s.ok());
+  CHECK_THAT(s.message(), Catch::Contains("unknown key 'database_path\\u0000x'"));
+  // Was accepted as the path "/srv/a".
+  s = ParseConfig(R"({"database_path": "/srv/a\u0000/etc/x.db"})", "/c.json", &c);
+  CHECK_FALSE(s.ok());
+  CHECK_THAT(s.message(), Catch::Contains("'database_path' must not contain a NUL"));
+  s = ParseConfig(R"({"database_path": "x.db", "syncthing": {"home": "h\u0000"}})", "/c.json", &c);
+  CHECK_THAT(s.message(), Catch::Contains("'syncthing.home' must not contain a NUL"));
+}
+
+TEST_CASE("Config: a deeply nested document is an error and no stack overflow", "[config][fuzz]") {
+  Config c;
+  for (const char* open : {"[", "{\"a\":"}) {
+    std::string deep;
+    for (int i = 0; i < 1000000; ++i) deep += open;
+    Status s = ParseConfig(deep, "/c.json", &c);
+    CHECK_FALSE(s.ok());
+    CHECK_THAT(s.message(), Catch::Contains("not valid JSON"));
+  }
+}
+
 }  // namespace indafoto

@@ -205,7 +205,8 @@ bool HasManifest(const fs::path& received_folder) {
 
 Status ParseSignedManifest(std::string_view text, SignedManifest* out) {
   rapidjson::Document d;
-  d.Parse(text.data(), text.size());
+  // Iterative: a deeply nested document cannot overflow the stack.
+  d.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (d.HasParseError())
     return Status::Corrupt(std::string("manifest.json is not JSON: ") + rapidjson::GetParseError_En(d.GetParseError()) +
                            " at offset " + std::to_string(d.GetErrorOffset()));
@@ -230,7 +231,8 @@ Status ParseSignedManifest(std::string_view text, SignedManifest* out) {
 
 Status ParseManifestPayload(std::string_view text, ManifestPayload* out) {
   rapidjson::Document d;
-  d.Parse(text.data(), text.size());
+  // Iterative: a deeply nested document cannot overflow the stack.
+  d.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (d.HasParseError())
     return Status::Corrupt(std::string("payload is not JSON: ") + rapidjson::GetParseError_En(d.GetParseError()) +
                            " at offset " + std::to_string(d.GetErrorOffset()));
@@ -268,9 +270,10 @@ Status ParseManifestPayload(std::string_view text, ManifestPayload* out) {
       return Status::Corrupt(where + " name '" + Printable(part.name) +
                              "' is not a plain file name ending in .jsonl");
     if (!names.insert(part.name).second) return Status::Corrupt(where + " repeats part name " + part.name);
-    if (!j.HasMember("sha256") || !j["sha256"].IsString() || !IsSha256Hex(j["sha256"].GetString()))
+    if (!j.HasMember("sha256") || !j["sha256"].IsString() ||
+        !IsSha256Hex(std::string_view(j["sha256"].GetString(), j["sha256"].GetStringLength())))
       return Status::Corrupt(where + " (" + part.name + ") has no 64-hex 'sha256'");
-    part.sha256 = Lower(j["sha256"].GetString());
+    part.sha256 = Lower(std::string(j["sha256"].GetString(), j["sha256"].GetStringLength()));
     if (!GetInt64(j, "size", &part.size) || part.size < 0)
       return Status::Corrupt(where + " (" + part.name + ") has no non-negative integer 'size'");
     if (!GetInt64(j, "count", &part.count) || part.count < 0)
@@ -310,6 +313,12 @@ Status ManifestReader::Fingerprint(std::string* out) {
   sequence_ = payload.sequence;
   *out = "manifest:" + std::to_string(payload.sequence) + ":" + Sha256Hex(text);
   return Status::Ok();
+}
+
+bool ParseManifestEntryLine(std::string_view line, RemoteImage* out, std::string* error) {
+  if (!RemoteImageFromJson(line, out, error)) return false;
+  *error = CheckEntry(out);
+  return error->empty();
 }
 
 Status ManifestReader::ReadAll(const std::function<Status(const RemoteImage&)>& sink) {
@@ -418,8 +427,7 @@ Status ManifestReader::ReadAll(const std::function<Status(const RemoteImage&)>& 
                                                    " entries the index says");
         RemoteImage img;
         std::string error;
-        if (!RemoteImageFromJson(line, &img, &error)) return Error(Status::Code::kCorrupt, at + ": " + error);
-        if (error = CheckEntry(&img); !error.empty()) return Error(Status::Code::kCorrupt, at + ": " + error);
+        if (!ParseManifestEntryLine(line, &img, &error)) return Error(Status::Code::kCorrupt, at + ": " + error);
         if (s = sink(img); !s.ok()) return s;
         line.clear();
       }

@@ -54,6 +54,13 @@ Status ParseSignedManifest(std::string_view text, SignedManifest* out);
 // refused; a newer one with a message saying which version this reader
 // supports.
 Status ParseManifestPayload(std::string_view text, ManifestPayload* out);
+// Parses and checks one entry line of a part (without its newline): JSON,
+// safe relative path outside .indafoto-sync/, 64-hex sha256, size; then
+// normalises it (lowercase sha256, unknown columns dropped). False with
+// `error` set when the entry is refused. ReadAll calls it for every line of
+// a verified part; it is exposed for tests and fuzz/manifest_part_fuzz.cc,
+// which cannot get past the part's signed sha256 otherwise.
+bool ParseManifestEntryLine(std::string_view line, RemoteImage* out, std::string* error);
 
 class ManifestReader : public CatalogReader {
  public:

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "lib/crawler_schema.h"
@@ -16,6 +17,9 @@ namespace fs = std::filesystem;
 
 namespace {
 const char* const kArchiveFolder = "indafoto_archive";
+// No value of a crawler row comes near this; a longer one fails the read
+// (SQLITE_TOOBIG) instead of being built in memory.
+constexpr int kMaxRemoteValueBytes = 1 << 20;
 }
 
 std::optional<std::string> ReceivedPathOf(const std::string& remote_local_path) {
@@ -75,12 +79,30 @@ Status RemoteDbCatalogReader::ReadAll(const std::function<Status(const RemoteIma
   }
   Database db;
   if (Status s = Database::Open(db_path_.string(), Database::Mode::kReadOnly, 5000, &db); !s.ok()) return s;
+  // A hostile copy must not make us build huge values: a 1 KB file whose
+  // images.local_path is generated as printf('%.*c', 900000000, 'x') took
+  // gigabytes and minutes (seen with fuzz/remote_db_fuzz.cc, hand-made input).
+  sqlite3_limit(db.raw(), SQLITE_LIMIT_LENGTH, kMaxRemoteValueBytes);
   try {
     if (!db.HasTable("images"))
       return Status::Corrupt(Describe() + " has no images table: not an indafoto crawler database");
-    std::vector<std::string> columns;
-    for (std::string_view c : kImageColumns) {
-      if (db.HasColumn("images", std::string(c))) columns.emplace_back(c);
+    // A crawler never makes generated (or virtual tables' hidden) columns;
+    // computing them is work a copy should not be able to order.
+    Statement hidden = db.Prepare(
+        "SELECT m.name FROM sqlite_master m, pragma_table_xinfo(m.name) x WHERE m.type = 'table' AND m.name IN "
+        "('images', 'tags', 'image_tags', 'albums', 'image_albums', 'collections', 'image_collections', "
+        "'banned_authors') AND x.hidden != 0 LIMIT 1");
+    if (hidden.Step())
+      return Status::Corrupt(Describe() + ": table " + hidden.Text(0) +
+                             " has generated or hidden columns: not an indafoto crawler database");
+    std::vector<std::string> columns;  // the kImageColumns `images` has, in that order
+    {
+      std::vector<std::string> present;
+      Statement info = db.Prepare("SELECT name FROM pragma_table_info('images')");
+      while (info.Step()) present.push_back(info.Text(0));
+      for (std::string_view c : kImageColumns) {
+        if (std::find(present.begin(), present.end(), c) != present.end()) columns.emplace_back(c);
+      }
     }
     bool has_tags = db.HasTable("image_tags") && db.HasTable("tags");
     bool has_albums = db.HasTable("image_albums") && db.HasTable("albums");

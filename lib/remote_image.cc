@@ -5,6 +5,11 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
 namespace indafoto {
 
 namespace {
@@ -17,7 +22,12 @@ void WriteValue(Writer& w, const Value& v) {
   switch (v.type) {
     case Value::Type::kNull: w.Null(); break;
     case Value::Type::kInteger: w.Int64(v.integer); break;
-    case Value::Type::kReal: w.Double(v.real); break;
+    // JSON has no infinity (SQLite REAL has, e.g. 1e999), and rapidjson
+    // writes nothing at all for one, breaking the whole record: null.
+    case Value::Type::kReal:
+      if (std::isfinite(v.real)) w.Double(v.real);
+      else w.Null();
+      break;
     case Value::Type::kText: w.String(v.text.data(), static_cast<rapidjson::SizeType>(v.text.size())); break;
   }
 }
@@ -52,7 +62,7 @@ bool ReadRef(const rapidjson::Value& j, const char* key_name, std::string* key, 
     *error = std::string("relation without string '") + key_name + "'";
     return false;
   }
-  *key = j[key_name].GetString();
+  key->assign(j[key_name].GetString(), j[key_name].GetStringLength());
   for (auto [name, field] : {std::pair{"title", &r->title}, std::pair{"url", &r->url},
                              std::pair{"is_public", &r->is_public}}) {
     if (j.HasMember(name) && !ReadValue(j[name], field)) {
@@ -62,6 +72,75 @@ bool ReadRef(const rapidjson::Value& j, const char* key_name, std::string* key, 
   }
   return true;
 }
+
+// Parses `json` into `d` with exact numbers. rapidjson 1.1.0 converts
+// numbers either fast but inexactly (a third of all doubles came back one
+// unit in the last place off what its Writer wrote, so a REAL drifted on
+// every hop through a catalog record or a manifest) or, with
+// kParseFullPrecisionFlag, plainly wrong for some long integers
+// (184467440737095516159 gave 1.7e-18). So it hands numbers over as text
+// (kParseNumbersAsStringsFlag still checks their syntax) and they are
+// converted here: integers with std::from_chars, others with strtod, which
+// glibc rounds correctly (the process never leaves the "C" locale). A number
+// too big for a double is an error, as rapidjson makes it. Iterative: a
+// deeply nested document cannot overflow the stack.
+class ExactNumberParser {
+ public:
+  explicit ExactNumberParser(std::string_view json) : json_(json) {}
+
+  // Document::Populate's generator.
+  bool operator()(rapidjson::Document& d) {
+    doc_ = &d;
+    rapidjson::MemoryStream ms(json_.data(), json_.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
+    rapidjson::Reader reader;
+    result_ = reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(is, *this);
+    return !result_.IsError();
+  }
+  bool failed() const { return result_.IsError(); }
+  std::string Error() const {
+    return std::string("bad JSON: ") +
+           (too_big_ ? "Number too big to be stored in double." : rapidjson::GetParseError_En(result_.Code())) +
+           " at offset " + std::to_string(result_.Offset());
+  }
+
+  // The SAX handler: everything but numbers goes to the document as is.
+  bool Null() { return doc_->Null(); }
+  bool Bool(bool b) { return doc_->Bool(b); }
+  bool Int(int i) { return doc_->Int(i); }
+  bool Uint(unsigned u) { return doc_->Uint(u); }
+  bool Int64(int64_t i) { return doc_->Int64(i); }
+  bool Uint64(uint64_t u) { return doc_->Uint64(u); }
+  bool Double(double x) { return doc_->Double(x); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc_->String(s, n, copy); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc_->Key(s, n, copy); }
+  bool StartObject() { return doc_->StartObject(); }
+  bool EndObject(rapidjson::SizeType n) { return doc_->EndObject(n); }
+  bool StartArray() { return doc_->StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return doc_->EndArray(n); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    const char* end = s + n;
+    if (std::none_of(s, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; })) {
+      int64_t i = 0;
+      if (auto r = std::from_chars(s, end, i); r.ec == std::errc() && r.ptr == end) return doc_->Int64(i);
+      uint64_t u = 0;
+      if (auto r = std::from_chars(s, end, u); r.ec == std::errc() && r.ptr == end) return doc_->Uint64(u);
+    }
+    const std::string text(s, n);
+    double x = std::strtod(text.c_str(), nullptr);
+    if (!std::isfinite(x)) {
+      too_big_ = true;
+      return false;
+    }
+    return doc_->Double(x);
+  }
+
+ private:
+  std::string_view json_;
+  rapidjson::Document* doc_ = nullptr;
+  rapidjson::ParseResult result_;
+  bool too_big_ = false;
+};
 
 }  // namespace
 
@@ -90,7 +169,7 @@ std::string RemoteImageToJson(const RemoteImage& image) {
   w.String(image.rel_path.data(), static_cast<rapidjson::SizeType>(image.rel_path.size()));
   w.Key("sha256");
   if (image.sha256.empty()) w.Null();
-  else w.String(image.sha256.c_str());
+  else w.String(image.sha256.data(), static_cast<rapidjson::SizeType>(image.sha256.size()));
   w.Key("size");
   if (image.size < 0) w.Null();
   else w.Int64(image.size);
@@ -119,10 +198,10 @@ std::string RemoteImageToJson(const RemoteImage& image) {
 
 bool RemoteImageFromJson(std::string_view json, RemoteImage* out, std::string* error) {
   rapidjson::Document d;
-  d.Parse(json.data(), json.size());
-  if (d.HasParseError()) {
-    *error = std::string("bad JSON: ") + rapidjson::GetParseError_En(d.GetParseError()) +
-             " at offset " + std::to_string(d.GetErrorOffset());
+  ExactNumberParser parser(json);
+  d.Populate(parser);
+  if (parser.failed()) {
+    *error = parser.Error();
     return false;
   }
   if (!d.IsObject()) {
@@ -140,7 +219,7 @@ bool RemoteImageFromJson(std::string_view json, RemoteImage* out, std::string* e
       *error = "'sha256' is not a string";
       return false;
     }
-    out->sha256 = d["sha256"].GetString();
+    out->sha256.assign(d["sha256"].GetString(), d["sha256"].GetStringLength());
   }
   if (d.HasMember("size") && !d["size"].IsNull()) {
     if (!d["size"].IsInt64()) {
@@ -160,7 +239,7 @@ bool RemoteImageFromJson(std::string_view json, RemoteImage* out, std::string* e
         *error = std::string("column '") + m.name.GetString() + "' has a bad type";
         return false;
       }
-      out->columns.emplace_back(m.name.GetString(), std::move(v));
+      out->columns.emplace_back(std::string(m.name.GetString(), m.name.GetStringLength()), std::move(v));
     }
   }
   if (d.HasMember("tags")) {

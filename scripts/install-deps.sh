@@ -16,10 +16,14 @@ DEMO_PACKAGES=(
 )
 # The tests on top: packaging, the service test (Debian root under
 # systemd-nspawn), the Syncthing matrix and the Docker test (apt-get download
-# of Debian 13's packages, debootstrap).
+# of Debian 13's packages, debootstrap), and the fuzz targets
+# (scripts/fuzz.sh: clang and its libFuzzer runtime; building the package
+# does not need them, and the Dockerfile's builder does without them).
+FUZZ_PACKAGES=(clang libclang-rt-dev)
 TEST_PACKAGES=(
   systemd openssl python3 python3-yaml dpkg-dev file curl procps
   systemd-container debootstrap debian-archive-keyring
+  "${FUZZ_PACKAGES[@]}"
 )
 case "${1:-}" in
   --demo) PACKAGES=("${DEMO_PACKAGES[@]}") ;;

@@ -1,0 +1,43 @@
+// Fuzz target: a manifest part (parts/<k>-<h16>.jsonl). The input is split
+// into lines as ManifestReader::ReadAll splits a verified part, and every
+// line goes through ParseManifestEntryLine, the same per-entry parser and
+// checks ReadAll applies (a real part only gets there once its size and
+// sha256 match the signed index, which a fuzzer cannot forge).
+//
+// Every accepted entry must also be safe to hand on: its path is a safe
+// relative path outside .indafoto-sync/, its sha256 is lowercase hex, and
+// it survives the catalog store's JSON round trip.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "fuzz/fuzz_util.h"
+#include "lib/layout.h"
+#include "lib/manifest.h"
+#include "lib/manifest_reader.h"
+
+using namespace indafoto;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    RemoteImage img;
+    std::string error;
+    if (!ParseManifestEntryLine(line, &img, &error)) {
+      if (error.empty()) fuzz::Fail("refused entry without a reason", line);
+      continue;
+    }
+    if (!IsSafeRelativePath(img.rel_path)) fuzz::Fail("unsafe path accepted", img.rel_path);
+    if (img.rel_path.rfind(std::string(kManifestDirName) + "/", 0) == 0 || img.rel_path == kManifestDirName)
+      fuzz::Fail("path into the manifest directory accepted", img.rel_path);
+    if (img.sha256.size() != 64 || img.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
+      fuzz::Fail("sha256 not 64 lowercase hex digits", img.sha256);
+    if (img.size < 0) fuzz::Fail("negative size accepted", line);
+    fuzz::CheckRoundTrip(img);
+  }
+  return 0;
+}
