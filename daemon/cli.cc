@@ -214,6 +214,11 @@ bool RefreshCatalogAndLog(Instance& instance, const RemoteSource& source) {
     // would crowd `journalctl -p warning`).
     spdlog::info("source {}: no catalog yet ({}); files delivered before it are recorded pending", source.name,
                  s.message());
+  } else if (s.IsNotFound() && used.rfind("manifest", 0) == 0) {
+    // A part named by the index has not arrived yet: normal while Syncthing
+    // delivers a new manifest; its arrival reloads again.
+    spdlog::info("source {}: catalog not complete yet ({}): {}; using the previous catalog ({} entries)",
+                 source.name, used, s.message(), entries);
   } else if (!s.ok()) {
     spdlog::warn("source {}: catalog not updated ({}): {}; using the previous catalog ({} entries)", source.name,
                  used, s.message(), entries);

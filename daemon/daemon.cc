@@ -56,8 +56,13 @@ constexpr auto kMaxBackoff = 60s;
 constexpr auto kTick = 5s;
 constexpr auto kProgressInterval = 30s;
 constexpr int kLongPollSeconds = 60;
-// Manifest files arrive one by one; reload once they have settled.
+// Manifest files arrive one by one; reload once they have settled. The
+// index (manifest.json) names every part: once it has arrived, waiting long
+// only delays the files that wait for the catalog, so it settles faster (a
+// part still missing then fails the load as NotFound, and the part's own
+// arrival schedules the next one).
 constexpr auto kManifestSettle = 500ms;
+constexpr auto kManifestIndexSettle = 50ms;
 constexpr auto kMissingFolderGrace = 10min;
 
 // Per-source progress of this daemon session (worker writes, io reads).
@@ -407,7 +412,8 @@ void Daemon::HandleEvent(const SyncthingEvent& e) {
   if (IsManifestPath(e.item)) {
     if (e.IsFileReceived()) {
       reloads_requested_.insert(source->name);
-      reload_timer_.expires_after(kManifestSettle);
+      bool index = e.item == std::string(kManifestDir) + "/manifest.json";
+      reload_timer_.expires_after(index ? kManifestIndexSettle : kManifestSettle);
     }
     return;
   }

@@ -271,3 +271,36 @@ TEST_CASE("an image the crawler adds to A after the first sync arrives in B with
 }
 
 }  // namespace indafoto
+
+namespace indafoto {
+
+// A measurement, not a check (hidden: `e2e_tests "[.bench]"`): the catalog
+// arrives after every image, as when Syncthing pulls in random order. How
+// long after B's manifest appears are all the waiting files imported?
+TEST_CASE("catalog last: time from its arrival to the last import", "[.bench][daemon][syncthing]") {
+  PairOptions o = Pair(1030, 8192);  // 1000 images new to B, 30 shared
+  TwoPeers p(o);
+  fs::path sync_dir = p.a_dir / "indafoto_archive" / ".indafoto-sync";
+  fs::path held_back = p.tmp.path() / "held-back-manifest";
+  fs::rename(sync_dir, held_back);
+  p.StartDaemonB();
+  REQUIRE(WaitFor([&] { return ReadFile(p.b_log()).find("connected to Syncthing") != std::string::npos; }, 60s));
+  p.ShareToB();
+  REQUIRE(p.st_b.WaitUntilInSync(kFolder, 180s, p.SharedImageCount()).ok());
+  REQUIRE(WaitFor([&] {
+    return fs::exists(p.b_db()) &&
+           QueryInt(p.b_db(), "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sync_records'") > 0 &&
+           QueryInt(p.b_db(), "SELECT COUNT(*) FROM sync_records WHERE status = 'pending'") >= 1000;
+  }, 120s));
+  fs::rename(held_back, sync_dir);
+  REQUIRE(p.st_a.Rescan(kFolder).ok());
+  REQUIRE(WaitFor([&] { return fs::exists(p.received / ".indafoto-sync" / "manifest.json"); }, 60s));
+  auto arrived = std::chrono::steady_clock::now();
+  REQUIRE(p.WaitAllDecided(120s));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - arrived);
+  WARN("1000 waiting files imported " << ms.count() << " ms after the manifest arrived");
+  p.StopDaemonB();
+  CHECK(CheckArchive(p.b_db(), p.b_dir / "indafoto_archive").ok());
+}
+
+}  // namespace indafoto
