@@ -201,34 +201,40 @@ Status Importer::HealLocalFile(const std::vector<RemoteSource>& sources, const L
                                std::string* healed_from) {
   if (image.sha256.empty())
     return Status::NotFound("the row records no sha256, so no delivery can be proven to be the same picture");
+  // Replaces the local file with the delivery at `rel` of `source` when it
+  // hashes to the recorded sha256: Ok, or NotFound to try the next one.
+  auto heal_from = [&](const RemoteSource& source, const std::string& rel) -> Status {
+    Decision d;
+    if (!IgnoreReason(rel).empty() || !RefusedReason(rel).empty()) return Status::NotFound(rel);
+    if (!ResolveReceivedFile(source.local_path, rel, &d.file).ok()) return Status::NotFound(rel);
+    if (!Sha256File(d.file, &d.digest).ok() || d.digest.sha256 != image.sha256) return Status::NotFound(rel);
+    catalog_->FindByPath(source.name, rel, &d.entry);  // columns and relations to merge, when listed
+    if (image.local_path.empty() && d.entry.rel_path.empty()) return Status::NotFound(rel);  // no author to place it under
+    d.action = Action::kRepair;
+    d.local = image;
+    d.message = "local file " + (image.local_path.empty() ? std::string("(none)") : image.local_path) +
+                " was missing or corrupt (found by verify)";
+    ImportOutcome o = ApplyRepair(source, rel, d);
+    if (!o.error.ok()) return o.error;
+    if (o.status != sync_status::kRepaired) return Status::Invalid(o.message);
+    *healed_from = source.name + ":" + rel;
+    return Status::Ok();
+  };
   try {
-    std::vector<std::pair<const RemoteSource*, std::string>> candidates;
+    // First the catalogs' sha256 index; only then the image's own
+    // deliveries (sync_records has no index on image_id: a scan).
     for (const RemoteSource& source : sources) {
       std::vector<std::string> paths;
       if (Status s = catalog_->PathsWithSha256(source.name, image.sha256, &paths); !s.ok()) return s;
-      for (auto& p : paths) candidates.emplace_back(&source, std::move(p));
-    }
-    for (auto& [source_name, rel] : archive_->DeliveriesOf(image.id)) {
-      for (const RemoteSource& source : sources) {
-        if (source.name == source_name) candidates.emplace_back(&source, rel);
+      for (const std::string& rel : paths) {
+        if (Status s = heal_from(source, rel); !s.IsNotFound()) return s;
       }
     }
-    for (const auto& [source, rel] : candidates) {
-      Decision d;
-      if (!IgnoreReason(rel).empty() || !RefusedReason(rel).empty()) continue;
-      if (!ResolveReceivedFile(source->local_path, rel, &d.file).ok()) continue;
-      if (!Sha256File(d.file, &d.digest).ok() || d.digest.sha256 != image.sha256) continue;
-      catalog_->FindByPath(source->name, rel, &d.entry);  // columns and relations to merge, when listed
-      if (image.local_path.empty() && d.entry.rel_path.empty()) continue;  // no author to place it under
-      d.action = Action::kRepair;
-      d.local = image;
-      d.message = "local file " + (image.local_path.empty() ? std::string("(none)") : image.local_path) +
-                  " was missing or corrupt (found by verify)";
-      ImportOutcome o = ApplyRepair(*source, rel, d);
-      if (!o.error.ok()) return o.error;
-      if (o.status != sync_status::kRepaired) return Status::Invalid(o.message);
-      *healed_from = source->name + ":" + rel;
-      return Status::Ok();
+    for (const auto& [source_name, rel] : archive_->DeliveriesOf(image.id)) {
+      for (const RemoteSource& source : sources) {
+        if (source.name != source_name) continue;
+        if (Status s = heal_from(source, rel); !s.IsNotFound()) return s;
+      }
     }
   } catch (const SqliteError& e) {
     return e.ToStatus();
