@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "testing/scoped_env.h"
 #include "testing/temp_dir.h"
 
 namespace indafoto {
@@ -25,29 +26,6 @@ std::string Config(const std::string& gui) {
          gui + "\n    <options><listenAddress>default</listenAddress></options>\n</configuration>\n";
 }
 
-// Sets an environment variable for the scope of one test.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::optional<std::string>& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) {
-      ::setenv(name, value->c_str(), 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 }  // namespace
 

@@ -14,6 +14,7 @@
 #include "lib/syncthing_client.h"
 #include "lib/syncthing_home.h"
 #include "testing/process.h"
+#include "testing/scoped_env.h"
 #include "testing/syncthing_instance.h"
 #include "testing/temp_dir.h"
 
@@ -39,28 +40,6 @@ std::pair<int, int> SyncthingVersion(std::string* full) {
   return {std::stoi(m[1]), std::stoi(m[2])};
 }
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::optional<std::string>& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) {
-      ::setenv(name, value->c_str(), 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 // Where Syncthing of this version puts a new home by default (no XDG
 // variables set): ~/.config/syncthing before 1.27, ~/.local/state/syncthing
