@@ -491,7 +491,7 @@ net::awaitable<void> Daemon::ImportLoop() {
       reconcile_requested_ = false;
       Config copy = config_;
       std::function<void()> job = [this, copy] {
-        instance_->SetSources(copy.sources);
+        instance_->Reconfigure(copy);
         ReconcileAll();
       };
       co_await OnWorker(std::move(job));

@@ -48,8 +48,10 @@ class Instance {
   static Status Open(const Config& config, const OpenOptions& options, std::unique_ptr<Instance>* out);
 
   const Config& config() const { return config_; }
-  // After a configuration reload (SIGHUP): sources may come and go.
-  void SetSources(std::vector<RemoteSource> sources) { config_.sources = std::move(sources); }
+  // After a configuration reload (SIGHUP): every setting of `config` applies
+  // from now on (sources may come and go, hash_threads change). The caller
+  // keeps database_path, image_root and state_path as they were opened.
+  void Reconfigure(Config config) { config_ = std::move(config); }
   ArchiveDb& archive() { return archive_; }
   Database& state() { return state_; }
   CatalogStore& catalog() { return catalog_; }
