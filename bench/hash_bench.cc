@@ -39,8 +39,8 @@
 #include <thread>
 #include <vector>
 
-#include "lib/sha256.h"
-#include "lib/unique_fd.h"
+#include "lib/util/sha256.h"
+#include "lib/util/unique_fd.h"
 #include "testing/process.h"
 
 namespace {

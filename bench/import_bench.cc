@@ -53,12 +53,12 @@
 #include <unordered_set>
 #include <vector>
 
-#include "lib/archive_db.h"
-#include "lib/config.h"
-#include "lib/import_pass.h"
-#include "lib/instance.h"
-#include "lib/layout.h"
-#include "lib/unique_fd.h"
+#include "lib/archive/archive_db.h"
+#include "lib/config/config.h"
+#include "lib/import/import_pass.h"
+#include "lib/import/instance.h"
+#include "lib/archive/layout.h"
+#include "lib/util/unique_fd.h"
 #include "testing/archive_checks.h"
 #include "testing/archive_generator.h"
 #include "testing/process.h"
@@ -608,7 +608,7 @@ void CheckCounts(const Options& o, const Setup& s, const indafoto::PassCounts& c
   }
 }
 
-// How long the importer's per-author file count (AuthorFileCounter, lib/layout.h)
+// How long the importer's per-author file count (AuthorFileCounter, lib/archive/layout.h)
 // takes on the largest tree: for the largest author folder, and for every
 // author folder (what a pass whose deliveries touch every author pays, once
 // per Importer and author, again after 60 s).

@@ -26,12 +26,12 @@
 #include <string>
 #include <vector>
 
-#include "lib/crawler_schema.h"
-#include "lib/key_pins.h"
-#include "lib/manifest_reader.h"
-#include "lib/manifest_writer.h"
-#include "lib/sha256.h"
-#include "lib/sqlite.h"
+#include "lib/archive/crawler_schema.h"
+#include "lib/catalog/key_pins.h"
+#include "lib/catalog/manifest_reader.h"
+#include "lib/catalog/manifest_writer.h"
+#include "lib/util/sha256.h"
+#include "lib/util/sqlite.h"
 #include "testing/temp_dir.h"
 
 using namespace indafoto;

@@ -7,9 +7,9 @@
 
 #include <memory>
 
-#include "lib/config.h"
-#include "lib/instance.h"
-#include "lib/status.h"
+#include "lib/config/config.h"
+#include "lib/import/instance.h"
+#include "lib/util/status.h"
 
 namespace indafoto {
 

@@ -5,9 +5,9 @@
 #include <thread>
 
 #include "daemon/cli.h"
-#include "lib/import_pass.h"
-#include "lib/instance.h"
-#include "lib/logging.h"
+#include "lib/import/import_pass.h"
+#include "lib/import/instance.h"
+#include "lib/util/logging.h"
 
 namespace indafoto {
 

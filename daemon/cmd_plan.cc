@@ -11,8 +11,8 @@
 #include <map>
 
 #include "daemon/cli.h"
-#include "lib/instance.h"
-#include "lib/received_folder.h"
+#include "lib/import/instance.h"
+#include "lib/import/received_folder.h"
 
 namespace indafoto {
 

@@ -5,9 +5,9 @@
 #include <cstdio>
 
 #include "daemon/cli.h"
-#include "lib/instance.h"
-#include "lib/logging.h"
-#include "lib/manifest_writer.h"
+#include "lib/import/instance.h"
+#include "lib/util/logging.h"
+#include "lib/catalog/manifest_writer.h"
 
 namespace indafoto {
 

@@ -1,7 +1,7 @@
 // `indafoto-syncd run`: the daemon (daemon/daemon.cc).
 #include "daemon/cli.h"
 #include "daemon/daemon.h"
-#include "lib/logging.h"
+#include "lib/util/logging.h"
 
 namespace indafoto {
 

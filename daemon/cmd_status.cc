@@ -6,10 +6,10 @@
 #include <cstdio>
 
 #include "daemon/cli.h"
-#include "lib/daemon_state.h"
-#include "lib/instance.h"
-#include "lib/received_folder.h"
-#include "lib/verify.h"
+#include "lib/archive/daemon_state.h"
+#include "lib/import/instance.h"
+#include "lib/import/received_folder.h"
+#include "lib/import/verify.h"
 
 namespace indafoto {
 

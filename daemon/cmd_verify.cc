@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "daemon/cli.h"
-#include "lib/instance.h"
-#include "lib/verify.h"
+#include "lib/import/instance.h"
+#include "lib/import/verify.h"
 
 namespace indafoto {
 

@@ -21,15 +21,15 @@
 #include <set>
 
 #include "daemon/cli.h"
-#include "lib/daemon_state.h"
-#include "lib/import_pass.h"
-#include "lib/instance.h"
-#include "lib/logging.h"
-#include "lib/manifest_writer.h"
-#include "lib/received_folder.h"
-#include "lib/syncthing_client.h"
-#include "lib/syncthing_home.h"
-#include "lib/verify.h"
+#include "lib/archive/daemon_state.h"
+#include "lib/import/import_pass.h"
+#include "lib/import/instance.h"
+#include "lib/util/logging.h"
+#include "lib/catalog/manifest_writer.h"
+#include "lib/import/received_folder.h"
+#include "lib/syncthing/syncthing_client.h"
+#include "lib/syncthing/syncthing_home.h"
+#include "lib/import/verify.h"
 
 // GCC 12 warns -Wmismatched-new-delete at the end of a coroutine here (seen
 // on ImportLoop): Boost.Asio's awaitable frames are allocated by

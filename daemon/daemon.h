@@ -17,7 +17,7 @@
 //   publish  this instance's manifest, debounced after the database changed
 #pragma once
 
-#include "lib/config.h"
+#include "lib/config/config.h"
 
 namespace indafoto {
 

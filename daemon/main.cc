@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "daemon/cli.h"
-#include "lib/logging.h"
+#include "lib/util/logging.h"
 
 int main(int argc, char** argv) {
   using namespace indafoto;

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "fuzz/fuzz_util.h"
-#include "lib/config.h"
+#include "lib/config/config.h"
 
 using namespace indafoto;
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "lib/remote_image.h"
+#include "lib/archive/remote_image.h"
 
 namespace indafoto::fuzz {
 

@@ -17,9 +17,9 @@
 #include <sstream>
 #include <string>
 
-#include "lib/manifest_reader.h"
-#include "lib/manifest_writer.h"
-#include "lib/sqlite.h"
+#include "lib/catalog/manifest_reader.h"
+#include "lib/catalog/manifest_writer.h"
+#include "lib/util/sqlite.h"
 #include "testing/archive_generator.h"
 #include "testing/temp_dir.h"
 

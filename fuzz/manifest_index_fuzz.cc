@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "lib/manifest.h"
-#include "lib/manifest_reader.h"
-#include "lib/publisher_key.h"
+#include "lib/catalog/manifest.h"
+#include "lib/catalog/manifest_reader.h"
+#include "lib/catalog/publisher_key.h"
 
 using namespace indafoto;
 

@@ -13,9 +13,9 @@
 #include <string_view>
 
 #include "fuzz/fuzz_util.h"
-#include "lib/layout.h"
-#include "lib/manifest.h"
-#include "lib/manifest_reader.h"
+#include "lib/archive/layout.h"
+#include "lib/catalog/manifest.h"
+#include "lib/catalog/manifest_reader.h"
 
 using namespace indafoto;
 

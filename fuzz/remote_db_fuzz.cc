@@ -22,8 +22,8 @@
 #include <spdlog/spdlog.h>
 
 #include "fuzz/fuzz_util.h"
-#include "lib/layout.h"
-#include "lib/remote_db_catalog.h"
+#include "lib/archive/layout.h"
+#include "lib/catalog/remote_db_catalog.h"
 
 using namespace indafoto;
 

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/syncthing_events.h"
+#include "lib/syncthing/syncthing_events.h"
 
 using namespace indafoto;
 

@@ -5,9 +5,9 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "lib/layout.h"
-#include "lib/sha256.h"
-#include "lib/sqlite.h"
+#include "lib/archive/layout.h"
+#include "lib/util/sha256.h"
+#include "lib/util/sqlite.h"
 
 namespace indafoto {
 

@@ -16,10 +16,10 @@
 #include <unordered_set>
 #include <utility>
 
-#include "lib/layout.h"
-#include "lib/sha256.h"
-#include "lib/sqlite.h"
-#include "lib/unique_fd.h"
+#include "lib/archive/layout.h"
+#include "lib/util/sha256.h"
+#include "lib/util/sqlite.h"
+#include "lib/util/unique_fd.h"
 
 namespace indafoto {
 

@@ -2,7 +2,7 @@
 //
 // An archive is a directory holding `indafoto.db` (the crawler's schema, WAL
 // mode) and `indafoto_archive/<author folder>/<n>/image_<id>_<timestamp>.jpg`,
-// laid out by the crawler's rules (lib/layout.h).
+// laid out by the crawler's rules (lib/archive/layout.h).
 //
 // Everything is derived from a *universe*: a seed that fixes, for every
 // indafoto image id, the image's canonical facts — url, uuid, author, file
@@ -37,9 +37,9 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/crawler_schema.h"
-#include "lib/status.h"
-#include "lib/value.h"
+#include "lib/archive/crawler_schema.h"
+#include "lib/util/status.h"
+#include "lib/util/value.h"
 
 namespace indafoto {
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "lib/layout.h"
-#include "lib/sqlite.h"
+#include "lib/archive/layout.h"
+#include "lib/util/sqlite.h"
 #include "testing/temp_dir.h"
 
 namespace indafoto {

@@ -1,6 +1,6 @@
 #include "testing/syncthing_instance.h"
 
-#include <utility>  // before asio, see lib/syncthing_client.h
+#include <utility>  // before asio, see lib/syncthing/syncthing_client.h
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -22,7 +22,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "lib/unique_fd.h"
+#include "lib/util/unique_fd.h"
 
 extern char** environ;
 

@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "lib/status.h"
-#include "lib/syncthing_client.h"
-#include "lib/syncthing_events.h"
+#include "lib/util/status.h"
+#include "lib/syncthing/syncthing_client.h"
+#include "lib/syncthing/syncthing_events.h"
 
 namespace indafoto {
 

@@ -6,7 +6,7 @@
 #include <csignal>
 #include <thread>
 
-#include "lib/writer_lock.h"
+#include "lib/util/writer_lock.h"
 #include "testing/child_process.h"
 #include "tests/import_fixture.h"
 

@@ -10,7 +10,7 @@
 
 #include <csignal>
 
-#include "lib/layout.h"
+#include "lib/archive/layout.h"
 #include "testing/child_process.h"
 #include "tests/import_fixture.h"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/sqlite.h"
+#include "lib/util/sqlite.h"
 #include "testing/archive_checks.h"
 #include "testing/archive_generator.h"
 #include "testing/process.h"

@@ -7,8 +7,8 @@
 #include <set>
 #include <thread>
 
-#include "lib/layout.h"
-#include "lib/sha256.h"
+#include "lib/archive/layout.h"
+#include "lib/util/sha256.h"
 #include "tests/import_fixture.h"
 
 namespace indafoto {

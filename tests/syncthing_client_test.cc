@@ -1,5 +1,5 @@
 // SyncthingClient against real Syncthing instances on loopback.
-#include <utility>  // before asio, see lib/syncthing_client.h
+#include <utility>  // before asio, see lib/syncthing/syncthing_client.h
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -12,9 +12,9 @@
 #include <sstream>
 #include <thread>
 
-#include "lib/syncthing_client.h"
-#include "lib/syncthing_home.h"
-#include "lib/unique_fd.h"
+#include "lib/syncthing/syncthing_client.h"
+#include "lib/syncthing/syncthing_home.h"
+#include "lib/util/unique_fd.h"
 #include "testing/syncthing_instance.h"
 #include "testing/temp_dir.h"
 

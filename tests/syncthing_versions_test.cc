@@ -3,7 +3,7 @@
 // fetched by tests/with_syncthing.sh and named by $INDAFOTO_SYNCTHING). These
 // cases check that the version asked for is the one running, and that
 // config discovery finds the home that this version makes by default.
-#include <utility>  // before asio, see lib/syncthing_client.h
+#include <utility>  // before asio, see lib/syncthing/syncthing_client.h
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -11,8 +11,8 @@
 #include <regex>
 #include <string>
 
-#include "lib/syncthing_client.h"
-#include "lib/syncthing_home.h"
+#include "lib/syncthing/syncthing_client.h"
+#include "lib/syncthing/syncthing_home.h"
 #include "testing/process.h"
 #include "testing/scoped_env.h"
 #include "testing/syncthing_instance.h"

@@ -1,0 +1,452 @@
+#include "lib/archive/archive_db.h"
+
+#include <system_error>
+#include <unordered_map>
+
+#include "lib/archive/crawler_schema.h"
+
+namespace indafoto {
+
+namespace fs = std::filesystem;
+
+namespace sync_status {
+bool IsFinal(const std::string& s) { return TookImage(s) || s == kConflict || s == kSkipped; }
+bool TookImage(const std::string& s) { return s == kImported || s == kMerged || s == kDuplicate || s == kRepaired; }
+}  // namespace sync_status
+
+namespace {
+
+// What we add to the crawler's database. sync_records is the seed's exact
+// table; the rest are additions the crawler never reads.
+const char* const kOurSchemaSql = R"sql(
+CREATE TABLE IF NOT EXISTS sync_records (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    image_id INTEGER,
+    remote_source TEXT,
+    sync_date DATETIME,
+    remote_path TEXT,
+    status TEXT,
+    error_message TEXT,
+    FOREIGN KEY (image_id) REFERENCES images (id)
+);
+CREATE INDEX IF NOT EXISTS idx_sync_records_source_path ON sync_records(remote_source, remote_path);
+-- Settled file counts of author subfolders (AuthorFileCounter), so that a
+-- new process need not list every author folder again.
+CREATE TABLE IF NOT EXISTS syncd_author_subfolders (
+    author_folder TEXT NOT NULL,
+    subfolder TEXT NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    files INTEGER NOT NULL,
+    PRIMARY KEY (author_folder, subfolder)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS syncd_placements (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL,
+    sha256 TEXT,
+    created DATETIME DEFAULT CURRENT_TIMESTAMP
+);
+)sql";
+
+const char* const kNow = "strftime('%Y-%m-%d %H:%M:%S','now')";
+
+}  // namespace
+
+Status ArchiveDb::Open(const fs::path& db_path, const fs::path& image_root, bool create, bool read_only,
+                       ArchiveDb* out) {
+  std::error_code ec;
+  bool exists = fs::exists(db_path, ec);
+  if (!exists && (!create || read_only))
+    return Status::NotFound("database " + db_path.string() + " does not exist");
+  ArchiveDb a;
+  a.image_root_ = fs::absolute(image_root).lexically_normal();
+  Database::Mode mode = read_only ? Database::Mode::kReadOnly
+                                  : (create ? Database::Mode::kReadWriteCreate : Database::Mode::kReadWrite);
+  if (!exists) fs::create_directories(fs::absolute(db_path).parent_path(), ec);
+  // 30 s: a crawler batch commit can hold the lock for seconds; past that
+  // the caller gets Busy and retries the whole import later.
+  if (Status s = Database::Open(db_path.string(), mode, 30000, &a.db_); !s.ok()) return s;
+  a.database_dir_ = fs::absolute(db_path).lexically_normal().parent_path();
+  if (Status s = a.Prepare(read_only); !s.ok()) return s;
+  *out = std::move(a);
+  return Status::Ok();
+}
+
+Status ArchiveDb::Prepare(bool read_only) {
+  try {
+    if (!read_only) {
+      db_.Exec("PRAGMA journal_mode=WAL");
+      // Our commits do not fsync the WAL (synchronous=NORMAL: still never
+      // corrupt, a power loss may only undo the newest commits); only the
+      // placement journal's commit does, see AddPlacement. An import whose
+      // commit is undone is what Recover() already handles: the journal row
+      // is there, the placed file goes, the delivered file is imported
+      // again. This saves one of a new image's three fsyncs and a merge's
+      // only one. A kill -9 loses nothing either way (the WAL is written).
+      db_.Exec("PRAGMA synchronous=NORMAL");
+      if (!db_.HasTable("images")) {
+        Transaction t(db_);
+        db_.Exec(kCrawlerSchemaSql);
+        t.Commit();
+      }
+      Transaction t(db_);
+      db_.Exec(kOurSchemaSql);
+      // An old crawler database may lack sha256_hash; then identity is by
+      // url alone until the crawler adds the column.
+      if (db_.HasColumn("images", "sha256_hash"))
+        db_.Exec("CREATE INDEX IF NOT EXISTS idx_images_sha256 ON images(sha256_hash)");
+      t.Commit();
+    } else if (!db_.HasTable("images")) {
+      return Status::Invalid("database has no images table: not an indafoto crawler database");
+    }
+    has_sync_records_ = db_.HasTable("sync_records");
+    has_author_subfolders_ = db_.HasTable("syncd_author_subfolders");
+    read_only_ = read_only;
+    has_banned_authors_ = db_.HasTable("banned_authors");
+    image_columns_.clear();
+    for (std::string_view c : kImageColumns) {
+      if (db_.HasColumn("images", std::string(c))) image_columns_.emplace_back(c);
+    }
+    std::string sample;
+    Statement s = db_.Prepare("SELECT local_path FROM images WHERE local_path IS NOT NULL AND local_path != '' ORDER BY id DESC LIMIT 1");
+    if (s.Step()) sample = s.Text(0);
+    path_style_ = LocalPathStyle::Learn(sample, database_dir_, image_root_);
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    Status s = e.ToStatus();
+    if (s.code() == Status::Code::kCorrupt) return Status::Corrupt("local database: " + std::string(e.what()));
+    return s;
+  }
+}
+
+bool ArchiveDb::HasColumn(std::string_view column) const {
+  for (const auto& c : image_columns_) {
+    if (c == column) return true;
+  }
+  return false;
+}
+
+static std::optional<LocalImage> ReadLocalImage(Statement& s) {
+  if (!s.Step()) return std::nullopt;
+  LocalImage img;
+  img.id = s.Int(0);
+  img.local_path = s.Text(1);
+  img.sha256 = s.Text(2);
+  img.url = s.Text(3);
+  img.author = s.Text(4);
+  return img;
+}
+
+std::optional<LocalImage> ArchiveDb::FindBySha256(const std::string& sha256) {
+  if (!HasColumn("sha256_hash") || sha256.empty()) return std::nullopt;
+  Statement s = db_.Prepare(
+      "SELECT id, local_path, sha256_hash, url, author FROM images WHERE sha256_hash = ? ORDER BY id LIMIT 1");
+  s.Bind(1, sha256);
+  return ReadLocalImage(s);
+}
+
+std::optional<LocalImage> ArchiveDb::FindByUrl(const std::string& url) {
+  if (url.empty()) return std::nullopt;
+  Statement s = db_.Prepare(HasColumn("sha256_hash")
+      ? "SELECT id, local_path, sha256_hash, url, author FROM images WHERE url = ? ORDER BY id LIMIT 1"
+      : "SELECT id, local_path, NULL, url, author FROM images WHERE url = ? ORDER BY id LIMIT 1");
+  s.Bind(1, url);
+  return ReadLocalImage(s);
+}
+
+std::optional<LocalImage> ArchiveDb::FindById(int64_t id) {
+  Statement s = db_.Prepare(HasColumn("sha256_hash")
+      ? "SELECT id, local_path, sha256_hash, url, author FROM images WHERE id = ?"
+      : "SELECT id, local_path, NULL, url, author FROM images WHERE id = ?");
+  s.Bind(1, id);
+  return ReadLocalImage(s);
+}
+
+std::optional<std::string> ArchiveDb::BannedReason(const std::string& author) {
+  if (author.empty() || !has_banned_authors_) return std::nullopt;
+  Statement s = db_.Prepare("SELECT COALESCE(reason, '') FROM banned_authors WHERE author = ? LIMIT 1");
+  s.Bind(1, author);
+  if (!s.Step()) return std::nullopt;
+  return s.Text(0);
+}
+
+int64_t ArchiveDb::InsertImage(const RemoteImage& image, const std::string& stored_local_path,
+                               const std::string& sha256) {
+  // Column names come from the schema (kImageColumns ∩ PRAGMA table_info),
+  // never from the remote; values are bound.
+  std::string sql = "INSERT INTO images (local_path";
+  std::string params = "?";
+  for (const auto& c : image_columns_) {
+    sql += ", " + c;
+    params += ", ?";
+  }
+  sql += ") VALUES (" + params + ")";
+  Statement s = db_.Prepare(sql);
+  s.Bind(1, stored_local_path);
+  int i = 2;
+  for (const auto& c : image_columns_) {
+    if (c == "sha256_hash") s.Bind(i++, sha256);
+    else s.Bind(i++, image.Get(c));
+  }
+  s.Run();
+  return db_.LastInsertRowid();
+}
+
+int ArchiveDb::FillMissingColumns(int64_t image_id, const RemoteImage& image) {
+  std::string select = "SELECT id";
+  for (const auto& c : image_columns_) select += ", " + c;
+  select += " FROM images WHERE id = ?";
+  Statement s = db_.Prepare(select);
+  s.Bind(1, image_id);
+  if (!s.Step()) return 0;
+  int filled = 0;
+  for (size_t i = 0; i < image_columns_.size(); ++i) {
+    const std::string& c = image_columns_[i];
+    if (c == "sha256_hash" || c == "uuid") continue;  // identity columns are not merged
+    Value local = s.Column(static_cast<int>(i + 1));
+    const Value& remote = image.Get(c);
+    if (local.IsMissing() && !remote.IsMissing()) {
+      Statement u = db_.Prepare("UPDATE images SET " + c + " = ? WHERE id = ?");
+      u.Bind(1, remote).Bind(2, image_id);
+      u.Run();
+      ++filled;
+    }
+  }
+  return filled;
+}
+
+void ArchiveDb::SetSha256(int64_t image_id, const std::string& sha256) {
+  if (!HasColumn("sha256_hash")) return;
+  Statement u = db_.Prepare("UPDATE images SET sha256_hash = ? WHERE id = ?");
+  u.Bind(1, sha256).Bind(2, image_id);
+  u.Run();
+}
+
+int ArchiveDb::AddRelations(int64_t image_id, const RemoteImage& image) {
+  int added = 0;
+  for (const auto& tag : image.tags) {
+    if (tag.empty()) continue;
+    Statement ins = db_.Prepare("INSERT OR IGNORE INTO tags (name, count) VALUES (?, 0)");
+    ins.Bind(1, tag);
+    ins.Run();
+    Statement link = db_.Prepare(
+        "INSERT OR IGNORE INTO image_tags (image_id, tag_id) SELECT ?, id FROM tags WHERE name = ?");
+    link.Bind(1, image_id).Bind(2, tag);
+    link.Run();
+    if (db_.Changes() > 0) {
+      ++added;
+      // tags.count is the crawler's number of images carrying the tag.
+      Statement inc = db_.Prepare("UPDATE tags SET count = COALESCE(count, 0) + 1 WHERE name = ?");
+      inc.Bind(1, tag);
+      inc.Run();
+    }
+  }
+  for (const auto& a : image.albums) {
+    if (a.album_id.empty()) continue;
+    Statement ins = db_.Prepare("INSERT OR IGNORE INTO albums (album_id, title, url, is_public) VALUES (?, ?, ?, ?)");
+    ins.Bind(1, a.album_id).Bind(2, a.title).Bind(3, a.url).Bind(4, a.is_public);
+    ins.Run();
+    Statement link = db_.Prepare(
+        "INSERT OR IGNORE INTO image_albums (image_id, album_id) SELECT ?, id FROM albums WHERE album_id = ?");
+    link.Bind(1, image_id).Bind(2, a.album_id);
+    link.Run();
+    added += db_.Changes();
+  }
+  for (const auto& c : image.collections) {
+    if (c.collection_id.empty()) continue;
+    Statement ins = db_.Prepare(
+        "INSERT OR IGNORE INTO collections (collection_id, title, url, is_public) VALUES (?, ?, ?, ?)");
+    ins.Bind(1, c.collection_id).Bind(2, c.title).Bind(3, c.url).Bind(4, c.is_public);
+    ins.Run();
+    Statement link = db_.Prepare(
+        "INSERT OR IGNORE INTO image_collections (image_id, collection_id) "
+        "SELECT ?, id FROM collections WHERE collection_id = ?");
+    link.Bind(1, image_id).Bind(2, c.collection_id);
+    link.Run();
+    added += db_.Changes();
+  }
+  return added;
+}
+
+void ArchiveDb::RecordSync(const std::string& source, const std::string& remote_path, int64_t image_id,
+                           const std::string& status, const std::string& message) {
+  // The latest row of a path is updated while it is provisional (pending,
+  // failed); once it holds a final decision a new row is added instead, so
+  // the provenance of an image is never overwritten.
+  std::optional<SyncRecord> latest = FindSyncRecord(source, remote_path);
+  bool update = latest && !sync_status::IsFinal(latest->status);
+  Statement w = db_.Prepare(
+      update ? std::string("UPDATE sync_records SET image_id = ?, status = ?, error_message = ?, sync_date = ") +
+                   kNow + " WHERE id = ?"
+             : std::string("INSERT INTO sync_records (image_id, status, error_message, remote_source, "
+                           "remote_path, sync_date) VALUES (?, ?, ?, ?, ?, ") + kNow + ")");
+  if (image_id > 0) w.Bind(1, image_id);
+  else w.BindNull(1);
+  w.Bind(2, status);
+  if (message.empty()) w.BindNull(3);
+  else w.Bind(3, message);
+  if (update) {
+    w.Bind(4, latest->id);
+  } else {
+    w.Bind(4, source).Bind(5, remote_path);
+  }
+  w.Run();
+}
+
+std::optional<SyncRecord> ArchiveDb::FindSyncRecord(const std::string& source, const std::string& remote_path) {
+  if (!has_sync_records_) return std::nullopt;  // read-only, never synced
+  Statement s = db_.Prepare(
+      "SELECT id, image_id, status, error_message FROM sync_records "
+      "WHERE remote_source = ? AND remote_path = ? ORDER BY id DESC LIMIT 1");
+  s.Bind(1, source).Bind(2, remote_path);
+  if (!s.Step()) return std::nullopt;
+  SyncRecord r;
+  r.id = s.Int(0);
+  r.image_id = s.IsNull(1) ? 0 : s.Int(1);
+  r.status = s.Text(2);
+  r.error_message = s.Text(3);
+  return r;
+}
+
+std::vector<std::pair<std::string, std::string>> ArchiveDb::DeliveriesOf(int64_t image_id) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!has_sync_records_) return out;
+  // No index on image_id (sync_records is the seed's table; we index only
+  // what the import path needs): used by healing, once per damaged image.
+  Statement s = db_.Prepare(
+      "SELECT remote_source, remote_path FROM sync_records WHERE image_id = ? AND status IN "
+      "('imported', 'merged', 'duplicate', 'repaired') ORDER BY id DESC LIMIT 16");
+  s.Bind(1, image_id);
+  while (s.Step()) out.emplace_back(s.Text(0), s.Text(1));
+  return out;
+}
+
+std::map<std::string, int64_t> ArchiveDb::StatusCounts(const std::string& source) {
+  // Only the latest row of each path counts: earlier rows are history.
+  if (!has_sync_records_) return {};
+  Statement s = db_.Prepare(
+      "SELECT status, COUNT(*) FROM sync_records r WHERE remote_source = ?1 AND id = "
+      "(SELECT MAX(id) FROM sync_records WHERE remote_source = ?1 AND remote_path = r.remote_path) "
+      "GROUP BY status");
+  s.Bind(1, source);
+  std::map<std::string, int64_t> out;
+  while (s.Step()) out[s.Text(0)] = s.Int(1);
+  return out;
+}
+
+std::vector<std::string> ArchiveDb::PathsWithStatus(const std::string& source, const std::string& status) {
+  Statement s = db_.Prepare("SELECT remote_path FROM sync_records WHERE remote_source = ? AND status = ?");
+  s.Bind(1, source).Bind(2, status);
+  std::vector<std::string> out;
+  while (s.Step()) out.push_back(s.Text(0));
+  return out;
+}
+
+namespace {
+
+// synchronous=FULL for the lifetime of this object, NORMAL again after.
+class FullSyncScope {
+ public:
+  explicit FullSyncScope(Database& db) : db_(db) { db_.Exec("PRAGMA synchronous=FULL"); }
+  ~FullSyncScope() {
+    try {
+      db_.Exec("PRAGMA synchronous=NORMAL");
+    } catch (const SqliteError&) {
+      // Staying at FULL is slower, never less safe.
+    }
+  }
+  FullSyncScope(const FullSyncScope&) = delete;
+  FullSyncScope& operator=(const FullSyncScope&) = delete;
+
+ private:
+  Database& db_;
+};
+
+}  // namespace
+
+int64_t ArchiveDb::AddPlacement(const fs::path& absolute_path, const std::string& sha256) {
+  return AddPlacements({{absolute_path, sha256}}).at(0);
+}
+
+std::vector<int64_t> ArchiveDb::AddPlacements(const std::vector<std::pair<fs::path, std::string>>& placements) {
+  // The one commit that must reach the disk before we go on: the files are
+  // placed next, and a placed file must never outlive a power loss without
+  // the row that lets Recover() find it. A FULL commit syncs the whole WAL,
+  // so every earlier NORMAL commit becomes durable with it.
+  FullSyncScope full(db_);
+  Transaction t(db_);
+  std::vector<int64_t> ids;
+  ids.reserve(placements.size());
+  for (const auto& [path, sha256] : placements) {
+    Statement s = db_.Prepare("INSERT INTO syncd_placements (path, sha256) VALUES (?, ?)");
+    s.Bind(1, path.string()).Bind(2, sha256);
+    s.Run();
+    ids.push_back(db_.LastInsertRowid());
+  }
+  t.Commit();
+  return ids;
+}
+
+void ArchiveDb::RemovePlacement(int64_t id) {
+  Statement s = db_.Prepare("DELETE FROM syncd_placements WHERE id = ?");
+  s.Bind(1, id);
+  s.Run();
+}
+
+void ArchiveDb::AbandonPlacement(int64_t id) {
+  try {
+    Transaction t(db_);
+    RemovePlacement(id);
+    t.Commit();
+  } catch (const SqliteError&) {
+  }
+}
+
+std::vector<Placement> ArchiveDb::Placements() {
+  Statement s = db_.Prepare("SELECT id, path FROM syncd_placements ORDER BY id");
+  std::vector<Placement> out;
+  while (s.Step()) out.push_back(Placement{s.Int(0), s.Text(1)});
+  return out;
+}
+
+AuthorFileCounter::Subfolders ArchiveDb::LoadAuthorSubfolders(const std::string& author_folder) {
+  AuthorFileCounter::Subfolders out;
+  try {
+    if (!has_author_subfolders_) return out;
+    Statement q = db_.Prepare(
+        "SELECT subfolder, mtime_ns, files FROM syncd_author_subfolders WHERE author_folder = ?");
+    q.Bind(1, author_folder);
+    while (q.Step()) out[q.Text(0)] = {q.Int(1), q.Int(2)};
+  } catch (const SqliteError&) {
+    out.clear();  // a cache: without it the author is listed
+  }
+  return out;
+}
+
+void ArchiveDb::SaveAuthorSubfolders(const std::string& author_folder, const AuthorFileCounter::Subfolders& settled) {
+  if (!has_author_subfolders_ || read_only_) return;
+  try {
+    Transaction t(db_);
+    Statement del = db_.Prepare("DELETE FROM syncd_author_subfolders WHERE author_folder = ?");
+    del.Bind(1, author_folder);
+    del.Run();
+    for (const auto& [name, entry] : settled) {
+      Statement ins = db_.Prepare(
+          "INSERT INTO syncd_author_subfolders (author_folder, subfolder, mtime_ns, files) VALUES (?, ?, ?, ?)");
+      ins.Bind(1, author_folder).Bind(2, name).Bind(3, entry.first).Bind(4, entry.second);
+      ins.Run();
+    }
+    t.Commit();
+  } catch (const SqliteError&) {
+    // A cache: the next process lists the author again.
+  }
+}
+
+bool ArchiveDb::IsLocalPathReferenced(const std::string& stored_local_path) {
+  // No index on local_path (the crawler has none and we add none): this is
+  // only used by crash recovery, once per journal row.
+  Statement s = db_.Prepare("SELECT 1 FROM images WHERE local_path = ? LIMIT 1");
+  s.Bind(1, stored_local_path);
+  return s.Step();
+}
+
+}  // namespace indafoto

@@ -1,0 +1,283 @@
+#include "lib/catalog/catalog.h"
+
+#include <spdlog/spdlog.h>
+
+namespace indafoto {
+
+namespace {
+
+const char* const kCatalogSchemaSql = R"sql(
+CREATE TABLE IF NOT EXISTS syncd_catalog_entries (
+    source TEXT NOT NULL,
+    rel_path TEXT NOT NULL,
+    sha256 TEXT,
+    url TEXT,
+    record TEXT NOT NULL,
+    PRIMARY KEY (source, rel_path)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS syncd_catalog_by_sha256 ON syncd_catalog_entries(source, sha256);
+CREATE INDEX IF NOT EXISTS syncd_catalog_by_url ON syncd_catalog_entries(source, url);
+-- Paths whose entry differed from the previous load of their source:
+-- metadata the importer may still have to merge into images it already
+-- holds (Importer::MergeCatalogChanges takes them off).
+CREATE TABLE IF NOT EXISTS syncd_catalog_changes (
+    source TEXT NOT NULL,
+    rel_path TEXT NOT NULL,
+    PRIMARY KEY (source, rel_path)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS syncd_catalog_sources (
+    source TEXT PRIMARY KEY,
+    fingerprint TEXT,
+    generation INTEGER NOT NULL DEFAULT 0,
+    entry_count INTEGER NOT NULL DEFAULT 0,
+    loaded_at DATETIME
+);
+)sql";
+
+}  // namespace
+
+Status CatalogStore::Open(Database* db, CatalogStore* out) {
+  try {
+    db->Exec(kCatalogSchemaSql);
+    // Which load last listed an entry: entries a new load does not list
+    // are swept. (Added here so that state databases made before it keep
+    // working.)
+    if (!db->HasColumn("syncd_catalog_entries", "load_generation"))
+      db->Exec("ALTER TABLE syncd_catalog_entries ADD COLUMN load_generation INTEGER NOT NULL DEFAULT 0");
+    // The highest manifest sequence accepted from the source (NULL: none).
+    if (!db->HasColumn("syncd_catalog_sources", "sequence"))
+      db->Exec("ALTER TABLE syncd_catalog_sources ADD COLUMN sequence INTEGER");
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+  out->db_ = db;
+  return Status::Ok();
+}
+
+Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool* changed) {
+  *changed = false;
+  std::string fingerprint;
+  if (Status s = reader.Fingerprint(&fingerprint); !s.ok()) return s;
+  try {
+    std::string accepted_fingerprint;
+    std::optional<uint64_t> accepted_sequence;
+    {
+      Statement q = db_->Prepare("SELECT fingerprint, sequence FROM syncd_catalog_sources WHERE source = ?");
+      q.Bind(1, source);
+      if (q.Step()) {
+        accepted_fingerprint = q.Text(0);
+        if (!q.IsNull(1)) accepted_sequence = static_cast<uint64_t>(q.Int(1));
+      }
+    }
+    if (fingerprint == accepted_fingerprint) return Status::Ok();
+    // Refuse a replay before reading it all; checked again below on what
+    // was actually verified.
+    if (Status s = CheckForward(source, reader, fingerprint, accepted_sequence, accepted_fingerprint); !s.ok())
+      return s;
+    // One transaction: either the whole new catalog replaces the old one or,
+    // on any error below, the rollback in ~Transaction keeps the old one.
+    // Entries are compared with the previous load rather than deleted and
+    // inserted, so that a changed entry is noted in syncd_catalog_changes.
+    Transaction t(*db_);
+    const int64_t generation = Generation(source) + 1;
+    Statement find = db_->Prepare(
+        "SELECT record, load_generation FROM syncd_catalog_entries WHERE source = ? AND rel_path = ?");
+    Statement touch = db_->Prepare(
+        "UPDATE syncd_catalog_entries SET load_generation = ? WHERE source = ? AND rel_path = ?");
+    Statement put = db_->Prepare(
+        "INSERT OR REPLACE INTO syncd_catalog_entries (source, rel_path, sha256, url, record, load_generation) "
+        "VALUES (?, ?, ?, ?, ?, ?)");
+    Statement note_change =
+        db_->Prepare("INSERT OR IGNORE INTO syncd_catalog_changes (source, rel_path) VALUES (?, ?)");
+    int64_t count = 0, duplicates = 0;
+    Status read = reader.ReadAll([&](const RemoteImage& img) -> Status {
+      std::string record = RemoteImageToJson(img);
+      find.Bind(1, source).Bind(2, img.rel_path);
+      bool existed = find.Step();
+      bool same = existed && find.Text(0) == record;
+      bool listed_twice = existed && find.Int(1) == generation;
+      find.Reset();  // done reading before this table is written
+      if (listed_twice) {
+        ++duplicates;
+        return Status::Ok();
+      }
+      ++count;
+      if (same) {
+        touch.Bind(1, generation).Bind(2, source).Bind(3, img.rel_path);
+        touch.Run();
+        return Status::Ok();
+      }
+      put.Bind(1, source).Bind(2, img.rel_path);
+      if (img.sha256.empty()) put.BindNull(3);
+      else put.Bind(3, img.sha256);
+      const Value& url = img.Get("url");
+      if (url.IsMissing()) put.BindNull(4);
+      else put.Bind(4, url.ToString());
+      put.Bind(5, record).Bind(6, generation);
+      put.Run();
+      if (existed) {
+        note_change.Bind(1, source).Bind(2, img.rel_path);
+        note_change.Run();
+      }
+      return Status::Ok();
+    });
+    if (!read.ok()) return read;
+    if (!reader.ReadFingerprint().empty()) fingerprint = reader.ReadFingerprint();
+    if (Status s = CheckForward(source, reader, fingerprint, accepted_sequence, accepted_fingerprint); !s.ok())
+      return s;
+    Statement sweep = db_->Prepare("DELETE FROM syncd_catalog_entries WHERE source = ? AND load_generation != ?");
+    sweep.Bind(1, source).Bind(2, generation);
+    sweep.Run();
+    Statement sweep_changes = db_->Prepare(
+        "DELETE FROM syncd_catalog_changes WHERE source = ?1 AND NOT EXISTS (SELECT 1 FROM syncd_catalog_entries e "
+        "WHERE e.source = ?1 AND e.rel_path = syncd_catalog_changes.rel_path)");
+    sweep_changes.Bind(1, source);
+    sweep_changes.Run();
+    if (duplicates > 0)
+      spdlog::warn("source {}: {} catalog entries repeat a path already listed; the first one is used", source,
+                   duplicates);
+    // A catalog without a sequence (a remote database) keeps the one
+    // accepted before, so a stale manifest put back later is still refused.
+    Statement up = db_->Prepare(
+        "INSERT INTO syncd_catalog_sources (source, fingerprint, generation, entry_count, loaded_at, sequence) "
+        "VALUES (?, ?, 1, ?, strftime('%Y-%m-%d %H:%M:%S','now'), ?) "
+        "ON CONFLICT(source) DO UPDATE SET fingerprint = excluded.fingerprint, "
+        "generation = generation + 1, entry_count = excluded.entry_count, loaded_at = excluded.loaded_at, "
+        "sequence = COALESCE(excluded.sequence, sequence)");
+    up.Bind(1, source).Bind(2, fingerprint).Bind(3, count);
+    if (std::optional<uint64_t> seq = reader.Sequence()) up.Bind(4, static_cast<int64_t>(*seq));
+    else up.BindNull(4);
+    up.Run();
+    t.Commit();
+    *changed = true;
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+Status CatalogStore::CheckForward(const std::string& source, const CatalogReader& reader,
+                                  const std::string& fingerprint, std::optional<uint64_t> accepted_sequence,
+                                  const std::string& accepted_fingerprint) {
+  std::optional<uint64_t> seq = reader.Sequence();
+  if (!seq || !accepted_sequence) return Status::Ok();
+  std::string what;
+  if (*seq < *accepted_sequence) {
+    what = "its sequence " + std::to_string(*seq) + " is older than sequence " + std::to_string(*accepted_sequence) +
+           " already accepted (a replayed manifest?)";
+  } else if (*seq == *accepted_sequence && fingerprint != accepted_fingerprint) {
+    what = "its sequence " + std::to_string(*seq) + " was already accepted with other content";
+  } else {
+    return Status::Ok();
+  }
+  return Status::Corrupt(reader.Describe() + ": refused: " + what + "; keeping the catalog of sequence " +
+                         std::to_string(*accepted_sequence) + ". If the publisher really started over (a new "
+                         "manifest history), accept it with `indafoto-syncd trust --config FILE --source " + source +
+                         "`");
+}
+
+Status CatalogStore::ForgetSequence(const std::string& source) {
+  try {
+    Statement u = db_->Prepare("UPDATE syncd_catalog_sources SET sequence = NULL, fingerprint = NULL WHERE source = ?");
+    u.Bind(1, source);
+    u.Run();
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+Status CatalogStore::FindByPath(const std::string& source, const std::string& rel_path, RemoteImage* out) {
+  try {
+    Statement q = db_->Prepare("SELECT record FROM syncd_catalog_entries WHERE source = ? AND rel_path = ?");
+    q.Bind(1, source).Bind(2, rel_path);
+    if (!q.Step()) return Status::NotFound("no catalog entry for " + rel_path);
+    std::string error;
+    if (!RemoteImageFromJson(q.Text(0), out, &error))
+      return Status::Corrupt("catalog entry for " + rel_path + ": " + error);
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+Status CatalogStore::PathsWithSha256(const std::string& source, const std::string& sha256,
+                                     std::vector<std::string>* out) {
+  out->clear();
+  try {
+    Statement q = db_->Prepare("SELECT rel_path FROM syncd_catalog_entries WHERE source = ? AND sha256 = ? LIMIT 16");
+    q.Bind(1, source).Bind(2, sha256);
+    while (q.Step()) out->push_back(q.Text(0));
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+bool CatalogStore::Contains(const std::string& source, const std::string& rel_path) {
+  try {
+    Statement q = db_->Prepare("SELECT 1 FROM syncd_catalog_entries WHERE source = ? AND rel_path = ?");
+    q.Bind(1, source).Bind(2, rel_path);
+    return q.Step();
+  } catch (const SqliteError&) {
+    return false;
+  }
+}
+
+int64_t CatalogStore::Count(const std::string& source) {
+  try {
+    Statement q = db_->Prepare("SELECT entry_count FROM syncd_catalog_sources WHERE source = ?");
+    q.Bind(1, source);
+    return q.Step() ? q.Int(0) : 0;
+  } catch (const SqliteError&) {
+    return -1;  // reports show it as unknown; never an exception on the daemon's worker
+  }
+}
+
+Status CatalogStore::ChangedPaths(const std::string& source, int64_t limit, std::vector<std::string>* out) {
+  out->clear();
+  try {
+    Statement q = db_->Prepare("SELECT rel_path FROM syncd_catalog_changes WHERE source = ? ORDER BY rel_path LIMIT ?");
+    q.Bind(1, source).Bind(2, limit);
+    while (q.Step()) out->push_back(q.Text(0));
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+Status CatalogStore::ForgetChange(const std::string& source, const std::string& rel_path) {
+  try {
+    Statement q = db_->Prepare("DELETE FROM syncd_catalog_changes WHERE source = ? AND rel_path = ?");
+    q.Bind(1, source).Bind(2, rel_path);
+    q.Run();
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+int64_t CatalogStore::Generation(const std::string& source) {
+  // Called inside Load's transaction, whose SqliteError handler reports it.
+  Statement q = db_->Prepare("SELECT generation FROM syncd_catalog_sources WHERE source = ?");
+  q.Bind(1, source);
+  return q.Step() ? q.Int(0) : 0;
+}
+
+Status CatalogStore::ForEach(const std::string& source, const std::function<Status(const RemoteImage&)>& fn) {
+  try {
+    Statement q = db_->Prepare("SELECT record FROM syncd_catalog_entries WHERE source = ? ORDER BY rel_path");
+    q.Bind(1, source);
+    while (q.Step()) {
+      RemoteImage img;
+      std::string error;
+      if (!RemoteImageFromJson(q.Text(0), &img, &error)) return Status::Corrupt("catalog entry: " + error);
+      if (Status s = fn(img); !s.ok()) return s;
+    }
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+}  // namespace indafoto

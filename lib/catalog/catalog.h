@@ -1,0 +1,94 @@
+// The catalog: what a remote source says it holds.
+//
+// A CatalogReader streams one source's entries from wherever they are
+// published (a copy of the remote's indafoto.db, or the signed manifest in
+// the received folder). CatalogStore keeps the entries of every source in
+// the daemon's state database, indexed by path, sha256 and url, so lookups
+// never scan and a 1M-image catalog does not live in RAM.
+//
+// Loading is all-or-nothing: a reader that fails part way (corrupt,
+// truncated, wrong signature, a path that escapes) leaves the previous
+// catalog of that source untouched.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/archive/remote_image.h"
+#include "lib/util/sqlite.h"
+#include "lib/util/status.h"
+
+namespace indafoto {
+
+class CatalogReader {
+ public:
+  virtual ~CatalogReader() = default;
+  // Identifies the published version (e.g. manifest sequence + hash, or the
+  // remote db's size and mtime). Equal fingerprints mean nothing to reload.
+  virtual Status Fingerprint(std::string* out) = 0;
+  // Calls `sink` once per entry. A non-ok Status from the sink or from the
+  // reader stops the read and is returned.
+  virtual Status ReadAll(const std::function<Status(const RemoteImage&)>& sink) = 0;
+  // Human-readable description for logs ("manifest at ...", "remote db ...").
+  virtual std::string Describe() const = 0;
+  // The publisher's sequence number of the version last read (by
+  // Fingerprint, then by ReadAll, which replaces it with the verified one);
+  // nullopt for catalogs without one (a remote database).
+  virtual std::optional<uint64_t> Sequence() const { return std::nullopt; }
+  // The fingerprint of exactly what the last successful ReadAll read (the
+  // files may have changed since Fingerprint); "" = Fingerprint's.
+  virtual std::string ReadFingerprint() const { return ""; }
+};
+
+class CatalogStore {
+ public:
+  // Opens (creating) the catalog tables in the state database `db`, which
+  // the caller owns and keeps open for the store's lifetime.
+  static Status Open(Database* db, CatalogStore* out);
+  // Uses the tables as they are, creating nothing (read-only state).
+  static void Attach(Database* db, CatalogStore* out) { out->db_ = db; }
+
+  // Replaces the catalog of `source` with what `reader` yields, in one
+  // transaction. Skips the work when the reader's fingerprint equals the
+  // loaded one (*changed = false). On any error the previous catalog stays.
+  // Catalogs only move forward: a reader whose Sequence() is lower than the
+  // highest accepted from `source`, or equal with another fingerprint (a
+  // replayed or forked manifest), is refused (Status::Corrupt naming both
+  // sequences) and the previous catalog stays. ForgetSequence starts over.
+  Status Load(const std::string& source, CatalogReader& reader, bool* changed);
+  // Forgets the accepted sequence of `source` (and its fingerprint, so the
+  // next load reads again): `indafoto-syncd trust`.
+  Status ForgetSequence(const std::string& source);
+
+  Status FindByPath(const std::string& source, const std::string& rel_path, RemoteImage* out);
+  // Whether `source`'s catalog lists `rel_path` (the primary key; the record
+  // is not read). False on a database error: FindByPath then reports it.
+  bool Contains(const std::string& source, const std::string& rel_path);
+  // Entries of `source`'s catalog; -1 when the state database cannot say
+  // (busy, corrupt).
+  int64_t Count(const std::string& source);
+  // A counter that grows each time the catalog of `source` changes; the
+  // importer retries pending files when it moves.
+  int64_t Generation(const std::string& source);
+  // Paths of `source` whose entry changed in a load (same path, different
+  // record) and that ForgetChange has not taken off yet; up to `limit`, in
+  // path order.
+  Status ChangedPaths(const std::string& source, int64_t limit, std::vector<std::string>* out);
+  Status ForgetChange(const std::string& source, const std::string& rel_path);
+  // Paths of `source` whose entry lists `sha256` (uses the sha256 index).
+  Status PathsWithSha256(const std::string& source, const std::string& sha256, std::vector<std::string>* out);
+  // Streams all entries of `source` in path order.
+  Status ForEach(const std::string& source, const std::function<Status(const RemoteImage&)>& fn);
+
+ private:
+  // Ok unless `reader`'s sequence would move `source`'s catalog backwards.
+  static Status CheckForward(const std::string& source, const CatalogReader& reader, const std::string& fingerprint,
+                             std::optional<uint64_t> accepted_sequence, const std::string& accepted_fingerprint);
+
+  Database* db_ = nullptr;
+};
+
+}  // namespace indafoto

@@ -1,0 +1,156 @@
+#include "lib/catalog/catalog.h"
+
+#include <catch2/catch.hpp>
+
+#include "testing/temp_dir.h"
+
+namespace indafoto {
+
+namespace {
+
+// A catalog source held in memory: the store's behaviour does not depend
+// on where entries come from (manifest and remote db readers have their own
+// tests).
+class ListReader : public CatalogReader {
+ public:
+  ListReader(std::string fingerprint, std::vector<RemoteImage> entries, bool fail_at_end = false)
+      : fingerprint_(std::move(fingerprint)), entries_(std::move(entries)), fail_at_end_(fail_at_end) {}
+  Status Fingerprint(std::string* out) override {
+    *out = fingerprint_;
+    return Status::Ok();
+  }
+  Status ReadAll(const std::function<Status(const RemoteImage&)>& sink) override {
+    for (const RemoteImage& e : entries_) {
+      if (Status s = sink(e); !s.ok()) return s;
+    }
+    return fail_at_end_ ? Status::Corrupt("truncated") : Status::Ok();
+  }
+  std::string Describe() const override { return "list " + fingerprint_; }
+
+ private:
+  std::string fingerprint_;
+  std::vector<RemoteImage> entries_;
+  bool fail_at_end_;
+};
+
+RemoteImage Entry(const std::string& rel, const std::string& title, std::vector<std::string> tags = {}) {
+  RemoteImage e;
+  e.rel_path = rel;
+  e.sha256 = std::string(64, rel[0]);
+  e.Set("title", Value::Text(title));
+  e.tags = std::move(tags);
+  return e;
+}
+
+std::vector<std::string> Changed(CatalogStore& store) {
+  std::vector<std::string> out;
+  REQUIRE(store.ChangedPaths("peer", 100, &out).ok());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a reload notes exactly the entries whose record changed", "[catalog]") {
+  TempDir dir;
+  Database db;
+  REQUIRE(Database::Open((dir.path() / "state.db").string(), Database::Mode::kReadWriteCreate, 1000, &db).ok());
+  CatalogStore store;
+  REQUIRE(CatalogStore::Open(&db, &store).ok());
+  bool changed = false;
+
+  ListReader v1("v1", {Entry("a/0/1.jpg", "one"), Entry("b/0/2.jpg", "two"), Entry("c/0/3.jpg", "three")});
+  REQUIRE(store.Load("peer", v1, &changed).ok());
+  CHECK(changed);
+  CHECK(store.Count("peer") == 3);
+  CHECK(Changed(store).empty());  // a first load changes nothing that was there
+
+  // The same fingerprint is not read again.
+  REQUIRE(store.Load("peer", v1, &changed).ok());
+  CHECK_FALSE(changed);
+
+  // v2: a unchanged, b got a tag, c is gone, d is new, d listed twice.
+  ListReader v2("v2", {Entry("a/0/1.jpg", "one"), Entry("b/0/2.jpg", "two", {"new tag"}), Entry("d/0/4.jpg", "four"),
+                       Entry("d/0/4.jpg", "second listing")});
+  REQUIRE(store.Load("peer", v2, &changed).ok());
+  CHECK(changed);
+  CHECK(store.Count("peer") == 3);
+  CHECK(Changed(store) == std::vector<std::string>{"b/0/2.jpg"});
+  RemoteImage got;
+  CHECK(store.FindByPath("peer", "c/0/3.jpg", &got).IsNotFound());
+  REQUIRE(store.FindByPath("peer", "d/0/4.jpg", &got).ok());
+  CHECK(got.Get("title").ToString() == "four");  // the first listing wins
+  REQUIRE(store.FindByPath("peer", "b/0/2.jpg", &got).ok());
+  CHECK(got.tags == std::vector<std::string>{"new tag"});
+
+  // A load that fails part way keeps everything as it was, changes included.
+  ListReader broken("v3", {Entry("a/0/1.jpg", "changed"), Entry("e/0/5.jpg", "five")}, /*fail_at_end=*/true);
+  CHECK_FALSE(store.Load("peer", broken, &changed).ok());
+  CHECK(store.Count("peer") == 3);
+  CHECK(Changed(store) == std::vector<std::string>{"b/0/2.jpg"});
+  REQUIRE(store.FindByPath("peer", "a/0/1.jpg", &got).ok());
+  CHECK(got.Get("title").ToString() == "one");
+
+  REQUIRE(store.ForgetChange("peer", "b/0/2.jpg").ok());
+  CHECK(Changed(store).empty());
+
+  // A change to an entry that a later load drops is dropped with it.
+  ListReader v4("v4", {Entry("a/0/1.jpg", "one, edited"), Entry("d/0/4.jpg", "four")});
+  REQUIRE(store.Load("peer", v4, &changed).ok());
+  CHECK(Changed(store) == std::vector<std::string>{"a/0/1.jpg"});
+  ListReader v5("v5", {Entry("d/0/4.jpg", "four")});
+  REQUIRE(store.Load("peer", v5, &changed).ok());
+  CHECK(Changed(store).empty());
+  CHECK(store.Count("peer") == 1);
+}
+
+}  // namespace indafoto
+
+namespace indafoto {
+
+namespace {
+
+// A ListReader that carries a publisher sequence, as a manifest does.
+class SequencedReader : public ListReader {
+ public:
+  SequencedReader(uint64_t sequence, std::string fingerprint, std::vector<RemoteImage> entries)
+      : ListReader(std::move(fingerprint), std::move(entries)), sequence_(sequence) {}
+  std::optional<uint64_t> Sequence() const override { return sequence_; }
+
+ private:
+  uint64_t sequence_;
+};
+
+}  // namespace
+
+TEST_CASE("catalogs only move forward; ForgetSequence starts over", "[catalog]") {
+  TempDir dir;
+  Database db;
+  REQUIRE(Database::Open((dir.path() / "state.db").string(), Database::Mode::kReadWriteCreate, 1000, &db).ok());
+  CatalogStore store;
+  REQUIRE(CatalogStore::Open(&db, &store).ok());
+  bool changed = false;
+  SequencedReader v2(2, "m2", {Entry("a/0/1.jpg", "one"), Entry("b/0/2.jpg", "two")});
+  REQUIRE(store.Load("peer", v2, &changed).ok());
+
+  SequencedReader v1(1, "m1", {Entry("a/0/1.jpg", "one")});
+  Status older = store.Load("peer", v1, &changed);
+  CHECK(older.code() == Status::Code::kCorrupt);
+  CHECK_THAT(older.message(), Catch::Contains("sequence 1 is older than sequence 2"));
+  CHECK(store.Count("peer") == 2);
+
+  SequencedReader fork(2, "m2-other", {Entry("c/0/3.jpg", "three")});
+  CHECK_THAT(store.Load("peer", fork, &changed).message(), Catch::Contains("sequence 2 was already accepted"));
+  CHECK(store.Count("peer") == 2);
+
+  // A catalog without a sequence (a remote db) keeps the accepted one.
+  ListReader db_copy("remote-db", {Entry("a/0/1.jpg", "one")});
+  REQUIRE(store.Load("peer", db_copy, &changed).ok());
+  CHECK(store.Load("peer", v1, &changed).code() == Status::Code::kCorrupt);
+
+  REQUIRE(store.ForgetSequence("peer").ok());
+  REQUIRE(store.Load("peer", v1, &changed).ok());
+  CHECK(changed);
+  CHECK(store.Count("peer") == 1);
+}
+
+}  // namespace indafoto

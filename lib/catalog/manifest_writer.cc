@@ -1,0 +1,553 @@
+#include "lib/catalog/manifest_writer.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <optional>
+#include <set>
+#include <system_error>
+#include <unordered_set>
+
+#include "lib/util/file_util.h"
+#include "lib/archive/crawler_schema.h"
+#include "lib/archive/layout.h"
+#include "lib/catalog/manifest_reader.h"
+#include "lib/archive/remote_image.h"
+#include "lib/util/sha256.h"
+#include "lib/util/sqlite.h"
+
+namespace indafoto {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+
+bool IsOurTemp(std::string_view name) {
+  return name.substr(0, kTempPrefix.size()) == kTempPrefix && name.find(kTempMarker) != std::string_view::npos;
+}
+
+// Writes `content` to dir/name through a temp file in the same directory:
+// write, fsync, rename. The directory itself is fsynced by the caller (once
+// for many files).
+Status WriteFileAtomically(const fs::path& dir, const std::string& name, std::string_view content) {
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp_name = std::string(kTempPrefix) + name + std::string(kTempMarker) + std::to_string(::getpid()) +
+                         "-" + std::to_string(counter++) + ".tmp";
+  fs::path tmp = dir / tmp_name;
+  fs::path final_path = dir / name;
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!fd.valid()) return Status::FromErrno(errno, "create " + tmp.string());
+  Status s = WriteAll(fd.get(), content, tmp.string());
+  if (s.ok() && ::fsync(fd.get()) != 0) s = Status::FromErrno(errno, "fsync " + tmp.string());
+  fd.Reset();
+  if (s.ok() && ::rename(tmp.c_str(), final_path.c_str()) != 0)
+    s = Status::FromErrno(errno, "rename " + tmp.string() + " to " + final_path.string());
+  if (!s.ok()) ::unlink(tmp.c_str());
+  return s;
+}
+
+std::string NowIso8601() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Mkdir that refuses to work through a symlink: .indafoto-sync/ must be a
+// real directory of the shared folder.
+Status EnsureRealDir(const fs::path& dir) {
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return Status::Ok();
+    return Status::Invalid(dir.string() + " exists but is not a directory (a symlink is not accepted)");
+  }
+  if (errno != ENOENT) return Status::FromErrno(errno, "stat " + dir.string());
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return Status::FromErrno(errno, "mkdir " + dir.string());
+  return Status::Ok();
+}
+
+Status ReadPreviousIndex(const fs::path& file, SignedManifest* outer, ManifestPayload* payload) {
+  UniqueFd fd;
+  if (Status s = OpenRegularFile(file, "previous manifest", &fd); !s.ok()) return s;
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "stat " + file.string());
+  if (!S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > kMaxIndexBytes)
+    return Status::Corrupt(file.string() + " is not a regular file of sane size");
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  text.resize(got);
+  if (Status s = ParseSignedManifest(text, outer); !s.ok()) return s;
+  // An index that does not verify (damaged, edited) must be replaced, not
+  // kept as "unchanged".
+  if (Status s = VerifySignatureBase64(outer->payload, outer->signature, outer->public_key); !s.ok()) return s;
+  return ParseManifestPayload(outer->payload, payload);
+}
+
+// Remembers directories under the image root already checked to be real
+// directories (no symlink on the way): Syncthing does not follow symlinks,
+// so a file reached through one would never reach a peer.
+class RealDirCache {
+ public:
+  explicit RealDirCache(fs::path root) : root_(std::move(root)) {}
+  bool IsReal(const std::string& rel_dir) {
+    if (rel_dir.empty()) return true;
+    if (known_.count(rel_dir)) return true;
+    if (known_.size() > 100000) known_.clear();  // bound memory on huge trees
+    size_t pos = 0;
+    while (true) {
+      size_t slash = rel_dir.find('/', pos);
+      std::string prefix = rel_dir.substr(0, slash);
+      if (!known_.count(prefix)) {
+        struct stat st;
+        fs::path p = root_ / prefix;
+        if (::lstat(p.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+        known_.insert(prefix);
+      }
+      if (slash == std::string::npos) break;
+      pos = slash + 1;
+    }
+    return true;
+  }
+
+ private:
+  fs::path root_;
+  std::unordered_set<std::string> known_;
+};
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+std::string PartFileName(int64_t k, std::string_view sha256_hex) {
+  return std::to_string(k) + "-" + std::string(sha256_hex.substr(0, 16)) + std::string(kPartSuffix);
+}
+
+std::string ManifestPayloadToJson(const ManifestPayload& p) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("version");
+  w.Int64(p.version);
+  w.Key("sequence");
+  w.Uint64(p.sequence);
+  w.Key("generated_at");
+  w.String(p.generated_at.c_str());
+  w.Key("image_count");
+  w.Int64(p.image_count);
+  w.Key("parts");
+  w.StartArray();
+  for (const auto& part : p.parts) {
+    w.StartObject();
+    w.Key("name");
+    w.String(part.name.c_str());
+    w.Key("sha256");
+    w.String(part.sha256.c_str());
+    w.Key("size");
+    w.Int64(part.size);
+    w.Key("count");
+    w.Int64(part.count);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string SignManifest(std::string_view payload_json, const PublisherKey& key) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("format");
+  w.String(kManifestFormat.data(), static_cast<rapidjson::SizeType>(kManifestFormat.size()));
+  w.Key("payload");
+  w.String(payload_json.data(), static_cast<rapidjson::SizeType>(payload_json.size()));
+  w.Key("public_key");
+  w.String(key.PublicKeyBase64().c_str());
+  w.Key("signature");
+  w.String(key.SignBase64(payload_json).c_str());
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize()) + "\n";
+}
+
+// ---------------------------------------------------------------------
+// ManifestDirWriter
+
+Status ManifestDirWriter::Open(const fs::path& image_root) {
+  struct stat st;
+  if (::stat(image_root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Status::NotFound("image root " + image_root.string() + " is not a directory");
+  dir_ = image_root / std::string(kManifestDirName);
+  parts_ = dir_ / std::string(kPartsDirName);
+  if (Status s = EnsureRealDir(dir_); !s.ok()) return s;
+  if (Status s = EnsureRealDir(parts_); !s.ok()) return s;
+
+  lock_ = UniqueFd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!lock_.valid()) return Status::FromErrno(errno, "open " + dir_.string());
+  if (::flock(lock_.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return Status::Busy("another publish is writing " + dir_.string() + " right now");
+    return Status::FromErrno(errno, "lock " + dir_.string());
+  }
+
+  // Temp files of ours left by a crash (we hold the lock, so none is live).
+  for (const fs::path& d : {dir_, parts_}) {
+    std::error_code ec;
+    for (fs::directory_iterator it(d, ec), end; !ec && it != end; it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (IsOurTemp(name)) ::unlink(it->path().c_str());
+    }
+  }
+
+  SignedManifest outer;
+  ManifestPayload payload;
+  fs::path index = dir_ / std::string(kManifestFileName);
+  Status s = ReadPreviousIndex(index, &outer, &payload);
+  if (s.ok()) {
+    have_previous_ = true;
+    previous_sequence_ = payload.sequence;
+    previous_key_ = outer.public_key;
+    previous_parts_ = std::move(payload.parts);
+  } else if (!s.IsNotFound()) {
+    spdlog::warn("publish: the existing {} is unreadable ({}); it will be replaced and the sequence restarts at 1",
+                 index.string(), s.ToString());
+  }
+  return Status::Ok();
+}
+
+Status ManifestDirWriter::AddPart(int64_t k, std::string_view content, int64_t count) {
+  if (k <= last_k_) return Status::Invalid("parts must be added in increasing order");
+  last_k_ = k;
+  ManifestPart part;
+  part.sha256 = Sha256Hex(content);
+  part.name = PartFileName(k, part.sha256);
+  part.size = static_cast<int64_t>(content.size());
+  part.count = count;
+  fs::path path = parts_ / part.name;
+  // An identical part already in place keeps its bytes and mtime: Syncthing
+  // then has nothing to announce for it. Checked by full hash, not by name,
+  // so a damaged copy is repaired.
+  struct stat st;
+  bool same = false;
+  if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == part.size) {
+    FileDigest d;
+    same = Sha256File(path, &d).ok() && d.sha256 == part.sha256;
+  }
+  if (!same) {
+    if (Status s = WriteFileAtomically(parts_, part.name, content); !s.ok()) return s;
+    ++parts_written_;
+    bytes_written_ += part.size;
+  }
+  parts_list_.push_back(std::move(part));
+  return Status::Ok();
+}
+
+Status ManifestDirWriter::Commit(const PublisherKey& key, PublishReport* report) {
+  if (!lock_.valid()) return Status::Invalid("ManifestDirWriter::Commit without Open");
+  const std::string pk = key.PublicKeyBase64();
+  int64_t image_count = 0, bytes = 0;
+  for (const auto& p : parts_list_) {
+    image_count += p.count;
+    bytes += p.size;
+  }
+  report->parts = static_cast<int64_t>(parts_list_.size());
+  report->parts_written = parts_written_;
+  report->image_count = image_count;
+  report->public_key = pk;
+  report->manifest_path = dir_ / std::string(kManifestFileName);
+  report->key_changed = have_previous_ && previous_key_ != pk;
+  if (report->key_changed)
+    spdlog::warn("publish: the previous manifest was signed by key {}, this one by {}; receivers that pinned the old "
+                 "key will reject it until their operators accept the new key",
+                 previous_key_, pk);
+
+  // Parts are durable before an index can name them.
+  if (parts_written_ > 0) {
+    if (Status s = FsyncDirectory(parts_); !s.ok()) return s;
+  }
+
+  fs::path index = dir_ / std::string(kManifestFileName);
+  if (have_previous_ && !report->key_changed && previous_parts_ == parts_list_) {
+    struct stat st;
+    report->unchanged = true;
+    report->sequence = previous_sequence_;
+    report->bytes_total = bytes + (::stat(index.c_str(), &st) == 0 ? st.st_size : 0);
+    report->bytes_written = bytes_written_;
+    return Status::Ok();
+  }
+
+  ManifestPayload payload;
+  payload.version = kManifestVersion;
+  payload.sequence = have_previous_ ? previous_sequence_ + 1 : 1;
+  payload.generated_at = NowIso8601();
+  payload.image_count = image_count;
+  payload.parts = parts_list_;
+  std::string text = SignManifest(ManifestPayloadToJson(payload), key);
+  if (Status s = WriteFileAtomically(dir_, std::string(kManifestFileName), text); !s.ok()) return s;
+  if (Status s = FsyncDirectory(dir_); !s.ok()) return s;
+  report->sequence = payload.sequence;
+  report->bytes_total = bytes + static_cast<int64_t>(text.size());
+  report->bytes_written = bytes_written_ + static_cast<int64_t>(text.size());
+
+  // Now that the new index is in place: drop parts neither it nor the
+  // previous index names (one generation of grace for slow peers).
+  std::set<std::string> keep;
+  for (const auto& p : parts_list_) keep.insert(p.name);
+  for (const auto& p : previous_parts_) keep.insert(p.name);
+  std::error_code ec;
+  for (fs::directory_iterator it(parts_, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (keep.count(name) || IsOurTemp(name)) continue;
+    if (name.size() <= kPartSuffix.size() || name.substr(name.size() - kPartSuffix.size()) != kPartSuffix) continue;
+    if (::unlink(it->path().c_str()) == 0) ++report->parts_removed;
+    else spdlog::warn("publish: cannot remove superseded part {}: {}", it->path().string(), std::strerror(errno));
+  }
+  if (report->parts_removed > 0) (void)FsyncDirectory(parts_);
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------
+// PublishManifest
+
+namespace {
+
+struct Snapshot {
+  std::vector<std::string> columns;
+  int sha_column = -1;  // index into columns
+  bool has_banned = false, has_tags = false, has_albums = false, has_collections = false;
+};
+
+Status PublishFromDatabase(const PublishOptions& o, Database& db, ManifestDirWriter& writer, PublishReport* r) {
+  std::error_code ec;
+  const fs::path root_lexical = fs::absolute(o.image_root).lexically_normal();
+  const fs::path root_canonical = fs::weakly_canonical(root_lexical, ec);
+  const fs::path db_dir = fs::absolute(o.database_path).lexically_normal().parent_path();
+  RealDirCache dirs(root_lexical);
+
+  // One read transaction: the snapshot starts at the first read below and
+  // everything (schema, rows, relations) comes from it.
+  Transaction txn(db, /*immediate=*/false);
+  Snapshot snap;
+  if (!db.HasTable("images")) return Status::Corrupt(o.database_path.string() + " has no images table");
+  for (std::string_view c : kImageColumns) {
+    if (db.HasColumn("images", std::string(c))) {
+      if (c == "sha256_hash") snap.sha_column = static_cast<int>(snap.columns.size());
+      snap.columns.emplace_back(c);
+    }
+  }
+  bool has_author = db.HasColumn("images", "author");
+  snap.has_banned = has_author && db.HasTable("banned_authors") && db.HasColumn("banned_authors", "author");
+  snap.has_tags = db.HasTable("image_tags") && db.HasTable("tags");
+  snap.has_albums = db.HasTable("image_albums") && db.HasTable("albums");
+  snap.has_collections = db.HasTable("image_collections") && db.HasTable("collections");
+
+  std::string sample;
+  {
+    Statement q = db.Prepare("SELECT local_path FROM images WHERE local_path IS NOT NULL AND local_path <> '' LIMIT 1");
+    if (q.Step()) sample = q.Text(0);
+  }
+  LocalPathStyle style = LocalPathStyle::Learn(sample, db_dir, root_lexical);
+
+  std::string sql = "SELECT id, local_path, ";
+  sql += snap.has_banned
+             ? "COALESCE(author IN (SELECT author FROM banned_authors WHERE author IS NOT NULL), 0)"
+             : "0";
+  for (const auto& c : snap.columns) sql += ", " + c;
+  sql += " FROM images ORDER BY id";
+  Statement rows = db.Prepare(sql);
+  std::optional<Statement> tags, albums, colls;
+  if (snap.has_tags)
+    tags = db.Prepare("SELECT t.name FROM image_tags it JOIN tags t ON t.id = it.tag_id "
+                      "WHERE it.image_id = ? AND t.name IS NOT NULL ORDER BY t.name");
+  if (snap.has_albums)
+    albums = db.Prepare("SELECT a.album_id, a.title, a.url, a.is_public FROM image_albums ia "
+                        "JOIN albums a ON a.id = ia.album_id WHERE ia.image_id = ? AND a.album_id IS NOT NULL "
+                        "ORDER BY a.album_id");
+  if (snap.has_collections)
+    colls = db.Prepare("SELECT c.collection_id, c.title, c.url, c.is_public FROM image_collections ic "
+                       "JOIN collections c ON c.id = ic.collection_id WHERE ic.image_id = ? "
+                       "AND c.collection_id IS NOT NULL ORDER BY c.collection_id");
+
+  std::string part;
+  int64_t part_k = -1, part_count = 0;
+  auto flush = [&]() -> Status {
+    if (part_count == 0) return Status::Ok();
+    Status s = writer.AddPart(part_k, part, part_count);
+    part.clear();
+    part_count = 0;
+    return s;
+  };
+
+  while (rows.Step()) {
+    ++r->rows;
+    const int64_t id = rows.Int(0);
+    if (rows.Int(2) != 0) {
+      ++r->banned;
+      continue;
+    }
+    std::string local_path = rows.Text(1);
+    if (local_path.empty()) {
+      ++r->no_file;
+      continue;
+    }
+    fs::path abs = style.ToAbsolute(local_path);
+    fs::path rel = abs.lexically_relative(root_lexical);
+    if ((rel.empty() || *rel.begin() == "..") && !root_canonical.empty())
+      rel = abs.lexically_relative(root_canonical);
+    std::string rel_s = rel.generic_string();
+    if (rel.empty() || *rel.begin() == ".." || !IsSafeRelativePath(rel_s) ||
+        *rel.begin() == std::string(kManifestDirName)) {
+      ++r->outside_root;
+      spdlog::debug("publish: image id {} local_path '{}' is not under {}; left out", id, local_path,
+                    root_lexical.string());
+      continue;
+    }
+
+    RemoteImage img;
+    img.rel_path = std::move(rel_s);
+    for (size_t i = 0; i < snap.columns.size(); ++i) img.columns.emplace_back(snap.columns[i], rows.Column(static_cast<int>(i) + 3));
+    std::string sha;
+    if (snap.sha_column >= 0) {
+      const Value& v = img.columns[static_cast<size_t>(snap.sha_column)].second;
+      if (v.type == Value::Type::kText && IsSha256Hex(v.text)) sha = Lower(v.text);
+    }
+    if (o.benchmark_skip_file_checks) {
+      if (sha.empty()) {
+        ++r->no_file;
+        continue;
+      }
+      img.size = 0;
+    } else {
+      fs::path file = root_lexical / img.rel_path;
+      std::string rel_dir = img.rel_path.substr(0, img.rel_path.rfind('/') == std::string::npos ? 0 : img.rel_path.rfind('/'));
+      struct stat st;
+      if (!dirs.IsReal(rel_dir) || ::lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        ++r->no_file;
+        spdlog::debug("publish: image id {}: {} is missing or not a regular file; left out", id, file.string());
+        continue;
+      }
+      img.size = st.st_size;
+      if (sha.empty()) {
+        // Old crawler rows carry no digest: hash the file (the database is
+        // not written; the importer on the other side verifies anyway).
+        FileDigest d;
+        if (!Sha256File(file, &d).ok()) {
+          ++r->no_file;
+          continue;
+        }
+        ++r->hashed;
+        sha = d.sha256;
+        img.size = d.size;
+      }
+    }
+    img.sha256 = std::move(sha);
+
+    if (tags) {
+      tags->Bind(1, id);
+      while (tags->Step()) img.tags.push_back(tags->Text(0));
+      tags->Reset();
+    }
+    if (albums) {
+      albums->Bind(1, id);
+      while (albums->Step())
+        img.albums.push_back(AlbumRef{albums->Text(0), albums->Column(1), albums->Column(2), albums->Column(3)});
+      albums->Reset();
+    }
+    if (colls) {
+      colls->Bind(1, id);
+      while (colls->Step())
+        img.collections.push_back(CollectionRef{colls->Text(0), colls->Column(1), colls->Column(2), colls->Column(3)});
+      colls->Reset();
+    }
+
+    const int64_t k = id / o.images_per_part;
+    if (k != part_k) {
+      if (Status s = flush(); !s.ok()) return s;
+      part_k = k;
+    }
+    part += RemoteImageToJson(img);
+    part += '\n';
+    ++part_count;
+  }
+  if (Status s = flush(); !s.ok()) return s;
+  txn.Commit();  // ends the read transaction; nothing was written
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PublishManifest(const PublishOptions& o, PublishReport* report) {
+  *report = PublishReport();
+  if (o.images_per_part <= 0) return Status::Invalid("images_per_part must be positive");
+  struct stat st;
+  if (::stat(o.database_path.c_str(), &st) != 0)
+    return Status::FromErrno(errno, "publish: database " + o.database_path.string());
+  if (::stat(o.image_root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Status::NotFound("publish: image root " + o.image_root.string() + " is not a directory");
+
+  PublisherKey key;
+  if (Status s = PublisherKey::LoadOrCreate(o.key_path, o.image_root, &key, &report->key_created); !s.ok())
+    return s;
+  if (report->key_created)
+    spdlog::info("publish: created publisher key {} (public key {})", o.key_path.string(), key.PublicKeyBase64());
+
+  ManifestDirWriter writer;
+  if (Status s = writer.Open(o.image_root); !s.ok()) return s;
+
+  Database db;
+  if (Status s = Database::Open(o.database_path.string(), Database::Mode::kReadWrite, o.busy_timeout_ms, &db);
+      !s.ok())
+    return s;
+  try {
+    // WAL lets the crawler keep writing during our (long) read transaction.
+    // The crawler's database is WAL already; this only matters for a fresh
+    // or foreign one, and failing to switch is not fatal.
+    try {
+      Statement wal = db.Prepare("PRAGMA journal_mode=WAL");
+      while (wal.Step()) {
+      }
+    } catch (const SqliteError& e) {
+      spdlog::warn("publish: cannot switch {} to WAL ({}); the crawler may wait while we read",
+                   o.database_path.string(), e.what());
+    }
+    db.Exec("PRAGMA query_only=1");  // we never write the crawler's database
+    if (Status s = PublishFromDatabase(o, db, writer, report); !s.ok()) return s;
+  } catch (const SqliteError& e) {
+    Status s = e.ToStatus();
+    return s.IsTransient() ? s : Status::Corrupt("publish: reading " + o.database_path.string() + ": " + s.message());
+  }
+  db = Database();  // close before the slow part of the file work
+
+  if (Status s = writer.Commit(key, report); !s.ok()) return s;
+  spdlog::info(
+      "publish: manifest {} sequence {}: {} images in {} parts ({} written, {} removed), {} bytes; left out: {} banned, "
+      "{} without file, {} outside the shared folder; {} files hashed",
+      report->unchanged ? "unchanged at" : "written,", report->sequence, report->image_count, report->parts,
+      report->parts_written, report->parts_removed, report->bytes_total, report->banned, report->no_file,
+      report->outside_root, report->hashed);
+  return Status::Ok();
+}
+
+}  // namespace indafoto

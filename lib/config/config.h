@@ -1,0 +1,71 @@
+// The configuration file (JSON). Accepts the documented form of the original
+// Python tool (flat syncthing_* keys) and the nested `syncthing: {...}` form.
+// Unknown keys and wrong types are errors that name the key; relative paths
+// are resolved against the configuration file's directory. Every key, its
+// default and an example are in docs/configuration.md.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/util/status.h"
+
+namespace indafoto {
+
+struct RemoteSource {
+  std::string name;                     // provenance name (sync_records.remote_source)
+  std::string folder_id;                // the Syncthing folder that receives it
+  std::filesystem::path local_path;     // where that folder is on disk
+  std::filesystem::path remote_db_path; // optional copy of the remote's indafoto.db
+  std::string device_id;                // optional: the publisher's Syncthing device,
+                                        // shared with when we create the folder
+};
+
+struct SyncthingSettings {
+  std::string api_key;      // never logged
+  std::string api_key_env;  // name of an environment variable holding the key
+  std::string host;         // empty: from Syncthing's config.xml, else "localhost"
+  int port = 0;             // 0: from config.xml, else 8384
+  bool https = false;
+  std::filesystem::path home;  // Syncthing's home (config.xml, https-cert.pem)
+  bool create_folders = false; // create missing receive-only folders via /rest/config
+};
+
+struct PublishSettings {
+  bool enabled = false;
+  std::string folder_id;       // the Syncthing folder that shares image_root
+  int debounce_seconds = 60;
+};
+
+struct Config {
+  std::filesystem::path config_path;
+  std::filesystem::path database_path;
+  std::filesystem::path image_root;  // default: <database dir>/indafoto_archive
+  std::filesystem::path state_path;  // default: <database dir>/indafoto-syncd-state.db
+  std::filesystem::path key_path;    // default: <state dir>/indafoto-syncd.key
+  SyncthingSettings syncthing;
+  std::vector<RemoteSource> sources;
+  PublishSettings publish;
+  int reconcile_interval_seconds = 600;
+  // The daemon verifies every local image's file this often (0: never),
+  // healing what it can from the received folders; `status` reports what
+  // it could not heal.
+  int verify_interval_hours = 168;
+  int hash_threads = 0;  // 0: one per core
+  std::string log_level = "info";
+
+  const RemoteSource* FindSource(const std::string& name) const;
+  // The API key after applying api_key_env; empty when none is configured.
+  std::string ResolvedApiKey() const;
+};
+
+// Parses the file at `path`. On error, `out` is unspecified and the Status
+// names the file and the offending key.
+Status LoadConfig(const std::filesystem::path& path, Config* out);
+// Parses `json` as if it were the file `path` (used by tests).
+Status ParseConfig(const std::string& json, const std::filesystem::path& path, Config* out);
+
+}  // namespace indafoto
