@@ -66,6 +66,12 @@ struct ManifestPayload {
   std::string generated_at;  // "YYYY-MM-DDTHH:MM:SSZ", UTC
   int64_t image_count = 0;   // sum of the parts' counts
   std::vector<ManifestPart> parts;
+  // Exchange members (docs/manifest.md 4.2), optional, written only when
+  // not empty, so a manifest without peers is byte for byte as before:
+  // the Syncthing device IDs the publisher exchanges with, and the authors
+  // banned in its archive (a sender leaves them out of its outbox).
+  std::vector<std::string> peers;
+  std::vector<std::string> banned_authors;
 };
 
 // The outer document (manifest.json) before verification.

@@ -281,6 +281,17 @@ Status ParseManifestPayload(std::string_view text, ManifestPayload* out) {
     total += part.count;
     p.parts.push_back(std::move(part));
   }
+ // Exchange members (optional; docs/manifest.md 4.2).
+  for (const char* key : {"peers", "banned_authors"}) {
+    if (!d.HasMember(key)) continue;
+    const auto& list = d[key];
+    if (!list.IsArray()) return Status::Corrupt(std::string("payload '") + key + "' is not an array of strings");
+    std::vector<std::string>& out_list = std::string_view(key) == "peers" ? p.peers : p.banned_authors;
+    for (const auto& x : list.GetArray()) {
+      if (!x.IsString()) return Status::Corrupt(std::string("payload '") + key + "' is not an array of strings");
+      out_list.emplace_back(x.GetString(), x.GetStringLength());
+    }
+  }
   if (total != p.image_count)
     return Status::Corrupt("payload image_count is " + std::to_string(p.image_count) +
                            " but its parts hold " + std::to_string(total) + " entries");

@@ -173,6 +173,15 @@ std::string ManifestPayloadToJson(const ManifestPayload& p) {
     w.EndObject();
   }
   w.EndArray();
+  auto strings = [&w](const char* key, const std::vector<std::string>& list) {
+    if (list.empty()) return;
+    w.Key(key);
+    w.StartArray();
+    for (const auto& x : list) w.String(x.c_str(), static_cast<rapidjson::SizeType>(x.size()));
+    w.EndArray();
+  };
+  strings("peers", p.peers);
+  strings("banned_authors", p.banned_authors);
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
 }
@@ -230,6 +239,8 @@ Status ManifestDirWriter::Open(const fs::path& image_root) {
     previous_sequence_ = payload.sequence;
     previous_key_ = outer.public_key;
     previous_parts_ = std::move(payload.parts);
+    previous_peers_ = std::move(payload.peers);
+    previous_banned_authors_ = std::move(payload.banned_authors);
   } else if (!s.IsNotFound()) {
     spdlog::warn("publish: the existing {} is unreadable ({}); it will be replaced and the sequence restarts at 1",
                  index.string(), s.ToString());
@@ -289,7 +300,8 @@ Status ManifestDirWriter::Commit(const PublisherKey& key, PublishReport* report)
   }
 
   fs::path index = dir_ / std::string(kManifestFileName);
-  if (have_previous_ && !report->key_changed && previous_parts_ == parts_list_) {
+  if (have_previous_ && !report->key_changed && previous_parts_ == parts_list_ && previous_peers_ == peers_ &&
+      previous_banned_authors_ == banned_authors_) {
     struct stat st;
     report->unchanged = true;
     report->sequence = previous_sequence_;
@@ -304,6 +316,8 @@ Status ManifestDirWriter::Commit(const PublisherKey& key, PublishReport* report)
   payload.generated_at = NowIso8601();
   payload.image_count = image_count;
   payload.parts = parts_list_;
+  payload.peers = peers_;
+  payload.banned_authors = banned_authors_;
   std::string text = SignManifest(ManifestPayloadToJson(payload), key);
   if (Status s = WriteFileAtomically(dir_, std::string(kManifestFileName), text); !s.ok()) return s;
   if (Status s = FsyncDirectory(dir_); !s.ok()) return s;
@@ -514,7 +528,8 @@ Status PublishManifest(const PublishOptions& o, PublishReport* report) {
     spdlog::info("publish: created publisher key {} (public key {})", o.key_path.string(), key.PublicKeyBase64());
 
   ManifestDirWriter writer;
-  if (Status s = writer.Open(o.image_root); !s.ok()) return s;
+  if (Status s = writer.Open(o.manifest_root.empty() ? o.image_root : o.manifest_root); !s.ok()) return s;
+  writer.SetExchangeMembers(o.peers, o.banned_authors);
 
   Database db;
   if (Status s = Database::Open(o.database_path.string(), Database::Mode::kReadWrite, o.busy_timeout_ms, &db);

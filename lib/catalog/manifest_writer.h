@@ -52,6 +52,14 @@ struct PublishOptions {
   // hashing: rows whose sha256_hash column is a valid digest are listed with
   // size 0, whether or not their file exists. Never set it in production.
   bool benchmark_skip_file_checks = false;
+  // Where .indafoto-sync/ is written; empty: image_root. Entries' paths
+  // stay relative to image_root (the exchange publishes its manifest
+  // beside the archive, lib/exchange/exchange_publish.h).
+  std::filesystem::path manifest_root;
+  // Exchange members of the payload (ManifestPayload::peers,
+  // banned_authors); empty: not written.
+  std::vector<std::string> peers;
+  std::vector<std::string> banned_authors;
 };
 
 struct PublishReport {
@@ -98,6 +106,12 @@ class ManifestDirWriter {
   // '\n') holding `count` entries. Writes it unless an identical file is
   // already there. Parts must be added in increasing k.
   Status AddPart(int64_t k, std::string_view content, int64_t count);
+  // The exchange members of the next index (a change of them alone is a
+  // change: the index is rewritten).
+  void SetExchangeMembers(std::vector<std::string> peers, std::vector<std::string> banned_authors) {
+    peers_ = std::move(peers);
+    banned_authors_ = std::move(banned_authors);
+  }
   // Signs and installs the index (unless nothing changed), then deletes
   // superseded parts. Fills the file counters and sequence of `report`.
   Status Commit(const PublisherKey& key, PublishReport* report);
@@ -110,6 +124,8 @@ class ManifestDirWriter {
   uint64_t previous_sequence_ = 0;
   std::string previous_key_;
   std::vector<ManifestPart> previous_parts_;
+  std::vector<std::string> previous_peers_, previous_banned_authors_;
+  std::vector<std::string> peers_, banned_authors_;
   std::vector<ManifestPart> parts_list_;
   int64_t last_k_ = -1;
   int64_t parts_written_ = 0;

@@ -144,7 +144,9 @@ Status CheckPathsApart(const Config& c) {
                               {"key_path", resolve(c.key_path)}};
   std::vector<Named> received;
   for (size_t i = 0; i < c.sources.size(); ++i)
-    received.push_back({"remote_sources[" + std::to_string(i) + "].local_path (source '" + c.sources[i].name + "')",
+    received.push_back({(c.sources[i].exchange ? "exchange_root (folder from peer '" + c.sources[i].name + "')"
+                                               : "remote_sources[" + std::to_string(i) + "].local_path (source '" +
+                                                     c.sources[i].name + "')"),
                         resolve(c.sources[i].local_path)});
   auto clash = [](const Named& a, const char* how, const Named& b) {
     return Status::Invalid("'" + a.key + "' " + a.path.string() + " " + how + " '" + b.key + "' " + b.path.string());
@@ -167,6 +169,16 @@ Status CheckPathsApart(const Config& c) {
     if (Within(f.path, root.path)) return clash(f, "lies inside", root);
   }
   if (files[0].path == files[1].path) return clash(files[1], "is the same file as", files[0]);
+  if (!c.peers.empty()) {
+    // The exchange folders are shared with peers: never inside what
+    // publishing shares, and never holding the archive.
+    Named ex{"exchange_root", resolve(c.exchange_root)};
+    if (Within(ex.path, root.path)) return clash(ex, "lies inside (or is)", root);
+    if (Within(root.path, ex.path)) return clash(root, "lies inside", ex);
+    for (const Named& f : files) {
+      if (Within(f.path, ex.path)) return clash(f, "lies inside", ex);
+    }
+  }
   return Status::Ok();
 }
 
@@ -221,7 +233,76 @@ Status ParseSources(const Json& list, Config* c) {
   return Status::Ok();
 }
 
+// A Syncthing device ID: 56 base32 characters (A-Z, 2-7), usually in
+// groups of 7 joined by '-'. Returned in upper case with the dashes.
+bool NormalizeDeviceId(const std::string& in, std::string* out) {
+  std::string s, plain;
+  for (char ch : in) {
+    char u = (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 'a' + 'A') : ch;
+    if (u == '-') continue;
+    if (!((u >= 'A' && u <= 'Z') || (u >= '2' && u <= '7'))) return false;
+    plain.push_back(u);
+  }
+  if (plain.size() != 56) return false;
+  for (size_t i = 0; i < plain.size(); i += 7) {
+    if (i) s.push_back('-');
+    s.append(plain, i, 7);
+  }
+  *out = s;
+  return true;
+}
+
+// A peer's name names folders under exchange_root: kept to a safe set.
+bool SafePeerName(const std::string& n) {
+  if (n.empty() || n.size() > 64 || n[0] == '.' || n[0] == '-') return false;
+  for (char ch : n) {
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+          ch == '-' || ch == '.'))
+      return false;
+  }
+  return true;
+}
+
+Status ParsePeers(const Json& list, Config* c) {
+  std::set<std::string> devices;
+  for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
+    std::string where = "peers[" + std::to_string(i) + "]";
+    if (!list[i].IsObject()) return Status::Invalid("'" + where + "' must be an object");
+    ObjectReader r(list[i], where);
+    Peer p;
+    std::string device;
+    RETURN_IF_ERROR(r.String("name", &p.name));
+    RETURN_IF_ERROR(r.String("device_id", &device));
+    RETURN_IF_ERROR(r.RejectUnknown());
+    if (p.name.empty()) return Status::Invalid(r.Name("name") + " is required");
+    if (!SafePeerName(p.name))
+      return Status::Invalid(r.Name("name") + " must be 1-64 characters of A-Z a-z 0-9 _ - . (not starting with . or -)");
+    if (device.empty()) return Status::Invalid(r.Name("device_id") + " is required");
+    if (!NormalizeDeviceId(device, &p.device_id))
+      return Status::Invalid(r.Name("device_id") + " is not a Syncthing device ID (56 characters A-Z, 2-7, in groups of 7)");
+    if (c->FindSource(p.name))
+      return Status::Invalid(r.Name("name") + ": name '" + p.name + "' is already used by a remote source or peer");
+    if (!devices.insert(p.device_id).second)
+      return Status::Invalid(r.Name("device_id") + ": device " + p.device_id + " is listed twice");
+    c->peers.push_back(p);
+    // What the peer sends us arrives like any other source with a manifest.
+    RemoteSource src;
+    src.name = p.name;
+    src.device_id = p.device_id;
+    src.exchange = true;
+    c->sources.push_back(std::move(src));  // local_path once exchange_root is known
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::filesystem::path ExchangeIncomingPath(const Config& c, const std::string& peer) {
+  return c.exchange_root / ("from-" + peer);
+}
+std::filesystem::path ExchangeOutgoingPath(const Config& c, const std::string& peer) {
+  return c.exchange_root / ("to-" + peer);
+}
 
 const RemoteSource* Config::FindSource(const std::string& name) const {
   for (const auto& s : sources) {
@@ -271,6 +352,11 @@ Status ParseConfig(const std::string& json, const fs::path& path, Config* out) {
     const Json* sources = top.Array("remote_sources", &sub);
     RETURN_IF_ERROR(sub);
     if (sources) RETURN_IF_ERROR(ParseSources(*sources, &c));
+    RETURN_IF_ERROR(top.Path("exchange_root", base, &c.exchange_root));
+    RETURN_IF_ERROR(top.Int("peer_fallback_minutes", 1, 60 * 24 * 365, &c.peer_fallback_minutes));
+    const Json* peers = top.Array("peers", &sub);
+    RETURN_IF_ERROR(sub);
+    if (peers) RETURN_IF_ERROR(ParsePeers(*peers, &c));
     if (const Json* publish = top.Object("publish", &sub)) {
       ObjectReader r(*publish, "publish");
       c.publish.enabled = true;
@@ -287,6 +373,10 @@ Status ParseConfig(const std::string& json, const fs::path& path, Config* out) {
     if (c.image_root.empty()) c.image_root = db_dir / "indafoto_archive";
     if (c.state_path.empty()) c.state_path = db_dir / "indafoto-syncd-state.db";
     if (c.key_path.empty()) c.key_path = c.state_path.parent_path() / "indafoto-syncd.key";
+    if (c.exchange_root.empty()) c.exchange_root = c.image_root.parent_path() / ".indafoto-exchange";
+    for (RemoteSource& src : c.sources) {
+      if (src.exchange) src.local_path = ExchangeIncomingPath(c, src.name);
+    }
     RETURN_IF_ERROR(CheckPathsApart(c));
     *out = std::move(c);
     return Status::Ok();

@@ -22,6 +22,18 @@ struct RemoteSource {
   std::filesystem::path remote_db_path; // optional copy of the remote's indafoto.db
   std::string device_id;                // optional: the publisher's Syncthing device,
                                         // shared with when we create the folder
+  // A peer's incoming exchange folder (docs/architecture.md, "The
+  // exchange"), made from `peers`, not from `remote_sources`. Its folder_id
+  // is empty until the daemon knows its own device id (the id is derived
+  // from both devices); the daemon creates the folder itself.
+  bool exchange = false;
+};
+
+// A peer of the exchange: another instance of indafoto-syncd. Each side
+// sends the other what it lacks (lib/exchange/).
+struct Peer {
+  std::string name;       // also the source name of what it sends us
+  std::string device_id;  // its Syncthing device ID, upper case
 };
 
 struct SyncthingSettings {
@@ -47,7 +59,14 @@ struct Config {
   std::filesystem::path state_path;  // default: <database dir>/indafoto-syncd-state.db
   std::filesystem::path key_path;    // default: <state dir>/indafoto-syncd.key
   SyncthingSettings syncthing;
-  std::vector<RemoteSource> sources;
+  std::vector<RemoteSource> sources;  // remote_sources, then one per peer (exchange = true)
+  std::vector<Peer> peers;
+  // Where the exchange folders live (default <image_root's dir>/.indafoto-exchange);
+  // same filesystem as image_root (outboxes are hardlinks).
+  std::filesystem::path exchange_root;
+  // An image missing from a peer's catalog this long is sent to it even by
+  // a holder that does not rank first for it (docs/architecture.md).
+  int peer_fallback_minutes = 30;
   PublishSettings publish;
   int reconcile_interval_seconds = 600;
   // The daemon verifies every local image's file this often (0: never),
@@ -61,6 +80,12 @@ struct Config {
   // The API key after applying api_key_env; empty when none is configured.
   std::string ResolvedApiKey() const;
 };
+
+// The exchange folders of peer `peer` (under exchange_root): what it sends
+// us (received, imported like a remote source) and what we send it (our
+// manifest and its outbox of hardlinks).
+std::filesystem::path ExchangeIncomingPath(const Config& c, const std::string& peer);
+std::filesystem::path ExchangeOutgoingPath(const Config& c, const std::string& peer);
 
 // Parses the file at `path`. On error, `out` is unspecified and the Status
 // names the file and the offending key.

@@ -1,0 +1,209 @@
+#include "lib/exchange/exchange.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <set>
+
+#include "lib/catalog/manifest.h"
+#include "lib/catalog/manifest_reader.h"
+#include "lib/catalog/manifest_writer.h"
+#include "lib/util/file_util.h"
+#include "lib/util/sha256.h"
+
+namespace indafoto {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path SelfRoot(const Config& c) { return c.exchange_root / "self"; }
+
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status BannedAuthors(Database& db, std::vector<std::string>* out) {
+  out->clear();
+  try {
+    if (!db.HasTable("banned_authors") || !db.HasColumn("banned_authors", "author")) return Status::Ok();
+    Statement q = db.Prepare("SELECT DISTINCT author FROM banned_authors WHERE author IS NOT NULL ORDER BY author");
+    while (q.Step()) out->push_back(q.Text(0));
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+// The catalog fingerprint CatalogStore accepted for `source` ("" = none).
+std::string AcceptedFingerprint(Database& state, const std::string& source) {
+  try {
+    Statement q = state.Prepare("SELECT fingerprint FROM syncd_catalog_sources WHERE source = ?");
+    q.Bind(1, source);
+    if (q.Step() && !q.IsNull(0)) return q.Text(0);
+  } catch (const SqliteError&) {
+  }
+  return "";
+}
+
+}  // namespace
+
+Status CheckExchangeRoot(const Config& config) {
+  if (config.peers.empty()) return Status::Ok();
+  std::error_code ec;
+  fs::create_directories(config.exchange_root, ec);
+  if (ec) return Status::Invalid("cannot create exchange_root " + config.exchange_root.string() + ": " + ec.message());
+  struct stat a, b;
+  if (::stat(config.image_root.c_str(), &a) != 0) {
+    fs::create_directories(config.image_root, ec);
+    if (::stat(config.image_root.c_str(), &a) != 0)
+      return Status::FromErrno(errno, "image_root " + config.image_root.string());
+  }
+  if (::stat(config.exchange_root.c_str(), &b) != 0)
+    return Status::FromErrno(errno, "exchange_root " + config.exchange_root.string());
+  if (a.st_dev != b.st_dev)
+    return Status::Invalid("exchange_root " + config.exchange_root.string() +
+                           " is not on the same filesystem as image_root " + config.image_root.string() +
+                           ": the exchange hardlinks images into it; choose an exchange_root on that filesystem");
+  return Status::Ok();
+}
+
+Status MirrorManifest(const fs::path& from, const fs::path& to) {
+  const fs::path src = from / std::string(kManifestDirName);
+  const fs::path dst = to / std::string(kManifestDirName);
+  const fs::path src_parts = src / std::string(kPartsDirName);
+  const fs::path dst_parts = dst / std::string(kPartsDirName);
+  std::error_code ec;
+  fs::create_directories(dst_parts, ec);
+  if (ec) return Status::Invalid("cannot create " + dst_parts.string() + ": " + ec.message());
+  std::set<std::string> names;
+  for (fs::directory_iterator it(src_parts, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.rfind(kTempPrefix, 0) == 0) continue;
+    names.insert(name);
+    fs::path target = dst_parts / name;
+    struct stat a, b;
+    if (::lstat(target.c_str(), &b) == 0) {
+      if (::stat(it->path().c_str(), &a) == 0 && a.st_ino == b.st_ino) continue;
+      ::unlink(target.c_str());
+    }
+    if (::link(it->path().c_str(), target.c_str()) != 0)
+      return Status::FromErrno(errno, "hardlink " + it->path().string() + " -> " + target.string());
+  }
+  if (ec) return Status::Invalid("cannot list " + src_parts.string() + ": " + ec.message());
+  // The index last, atomically: a peer sees the old index or the new one.
+  fs::path index = src / std::string(kManifestFileName);
+  fs::path temp = dst / (std::string(kTempPrefix) + "manifest.json" + std::string(kTempMarker) + "mirror.tmp");
+  ::unlink(temp.c_str());
+  if (::link(index.c_str(), temp.c_str()) != 0) return Status::FromErrno(errno, "hardlink " + index.string());
+  if (::rename(temp.c_str(), (dst / std::string(kManifestFileName)).c_str()) != 0)
+    return Status::FromErrno(errno, "rename " + temp.string());
+  for (fs::directory_iterator it(dst_parts, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (!names.count(name)) ::unlink(it->path().c_str());
+  }
+  return Status::Ok();
+}
+
+Status Exchange::Open(Instance* instance, std::unique_ptr<Exchange>* out) {
+  auto e = std::make_unique<Exchange>();
+  e->instance_ = instance;
+  if (Status s = OutboxStore::Open(&instance->state(), &e->outbox_); !s.ok()) return s;
+  *out = std::move(e);
+  return Status::Ok();
+}
+
+Status Exchange::Publish(const Config& config) {
+  if (config.peers.empty()) return Status::Ok();
+  PublishOptions o;
+  o.database_path = config.database_path;
+  o.image_root = config.image_root;
+  o.key_path = config.key_path;
+  o.manifest_root = SelfRoot(config);
+  for (const Peer& p : config.peers) o.peers.push_back(p.device_id);
+  std::sort(o.peers.begin(), o.peers.end());
+  if (Status s = BannedAuthors(instance_->archive().db(), &o.banned_authors); !s.ok()) return s;
+  std::error_code ec;
+  fs::create_directories(o.manifest_root, ec);
+  PublishReport report;
+  if (Status s = PublishManifest(o, &report); !s.ok()) return s;
+  for (const Peer& p : config.peers) {
+    if (Status s = MirrorManifest(o.manifest_root, ExchangeOutgoingPath(config, p.name)); !s.ok())
+      spdlog::warn("exchange {}: manifest not mirrored into its folder: {}", p.name, s.ToString());
+  }
+  // Our own catalog, which outboxes are computed from. We wrote it, so no
+  // key is pinned; a manifest history that started over (exchange_root
+  // lost) is simply taken.
+  bool changed = false;
+  ManifestReader reader(o.manifest_root, kSelfCatalog, nullptr);
+  Status s = instance_->catalog().Load(kSelfCatalog, reader, &changed);
+  if (s.code() == Status::Code::kCorrupt && s.message().find("refused") != std::string::npos) {
+    (void)instance_->catalog().ForgetSequence(kSelfCatalog);
+    ManifestReader again(o.manifest_root, kSelfCatalog, nullptr);
+    s = instance_->catalog().Load(kSelfCatalog, again, &changed);
+  }
+  if (!s.ok()) return s;
+  return RecomputeAll(config);
+}
+
+Status Exchange::OnPeerCatalog(const Config& config, const std::string& peer) {
+  const RemoteSource* src = config.FindSource(peer);
+  if (!src || !src->exchange) return Status::Ok();
+  std::string fingerprint = AcceptedFingerprint(instance_->state(), peer);
+  if (!fingerprint.empty() && fingerprint != outbox_.PeerMembersFingerprint(peer)) {
+    // The members come from the manifest.json the catalog was loaded
+    // from: same bytes (its SHA-256 is in the fingerprint), so its
+    // signature was verified by that load.
+    std::string text;
+    fs::path index = src->local_path / std::string(kManifestDirName) / std::string(kManifestFileName);
+    SignedManifest outer;
+    ManifestPayload payload;
+    if (ReadSmallRegularFile(index, "manifest", kMaxIndexBytes, &text).ok() &&
+        ParseSignedManifest(text, &outer).ok() && ParseManifestPayload(outer.payload, &payload).ok() &&
+        fingerprint == "manifest:" + std::to_string(payload.sequence) + ":" + Sha256Hex(text)) {
+      if (Status s = outbox_.SetPeerMembers(peer, payload.peers, payload.banned_authors, fingerprint); !s.ok())
+        return s;
+    }
+  }
+  return RecomputeAll(config);
+}
+
+Status Exchange::RecomputeAll(const Config& config) {
+  Status first;
+  for (const Peer& p : config.peers) {
+    Status s = RecomputeOne(config, p);
+    if (!s.ok() && first.ok()) first = s;
+  }
+  return first;
+}
+
+Status Exchange::RecomputeOne(const Config& config, const Peer& peer) {
+  if (self_device_.empty()) return Status::Ok();
+  OutboxRequest r;
+  r.self_device = self_device_;
+  r.receiver = peer;
+  r.others = config.peers;
+  r.now = NowSeconds();
+  r.fallback_seconds = int64_t{config.peer_fallback_minutes} * 60;
+  OutboxChange c;
+  if (Status s = outbox_.Recompute(r, &c); !s.ok()) return s;
+  if (!c.receiver_catalog) {
+    spdlog::debug("exchange {}: no catalog from it yet; its outbox waits", peer.name);
+    return Status::Ok();
+  }
+  if (Status s = outbox_.SyncFiles(peer.name, config.image_root, ExchangeOutgoingPath(config, peer.name), &c); !s.ok())
+    return s;
+  if (c.linked || c.unlinked || c.newly_sent || c.link_errors)
+    spdlog::info("exchange {}: it lacks {} image(s): {} queued here, {} left to another holder; {} added to its "
+                 "outbox, {} removed ({} now in its catalog), {} link errors",
+                 peer.name, c.candidates, c.queued, c.deferred, c.linked, c.unlinked, c.newly_sent, c.link_errors);
+  return Status::Ok();
+}
+
+}  // namespace indafoto

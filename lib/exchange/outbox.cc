@@ -1,0 +1,364 @@
+#include "lib/exchange/outbox.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "lib/archive/remote_image.h"
+#include "lib/exchange/exchange_ids.h"
+
+namespace indafoto {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kOutboxSchemaSql = R"sql(
+-- One row per image this archive holds and a peer's catalog lacks.
+CREATE TABLE IF NOT EXISTS syncd_outbox (
+    peer TEXT NOT NULL,
+    rel_path TEXT NOT NULL,            -- relative to image_root and to the outbox folder
+    sha256 TEXT NOT NULL,
+    queued INTEGER NOT NULL DEFAULT 0, -- 1: this node sends it (its hardlink belongs in the outbox)
+    linked INTEGER NOT NULL DEFAULT 0, -- 1: the hardlink is in the outbox folder
+    missing_since INTEGER NOT NULL,    -- unix seconds: first seen missing from the peer's catalog
+    pass INTEGER NOT NULL,             -- the Recompute that last listed it
+    PRIMARY KEY (peer, rel_path)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS syncd_outbox_by_state ON syncd_outbox(peer, queued, linked);
+CREATE TABLE IF NOT EXISTS syncd_exchange_peers (
+    peer TEXT PRIMARY KEY,
+    members_fingerprint TEXT,          -- catalog fingerprint the members below came with
+    pass INTEGER NOT NULL DEFAULT 0,
+    sent INTEGER NOT NULL DEFAULT 0    -- images that left the outbox because the peer listed them
+);
+-- Device IDs a peer's manifest says it exchanges with.
+CREATE TABLE IF NOT EXISTS syncd_exchange_links (
+    peer TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    PRIMARY KEY (peer, device_id)
+) WITHOUT ROWID;
+-- Authors a peer's manifest lists as banned there.
+CREATE TABLE IF NOT EXISTS syncd_exchange_banned (
+    peer TEXT NOT NULL,
+    author TEXT NOT NULL,
+    PRIMARY KEY (peer, author)
+) WITHOUT ROWID;
+)sql";
+
+// Creates the parent directories of `file` below `root` (mode 0755).
+bool MakeParents(const fs::path& root, const fs::path& file) {
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  (void)root;
+  return !ec;
+}
+
+// Removes now-empty directories from `file`'s parent up to (excluding) `root`.
+void RemoveEmptyParents(const fs::path& root, fs::path file) {
+  for (fs::path dir = file.parent_path(); dir != root && dir.string().size() > root.string().size();
+       dir = dir.parent_path()) {
+    if (::rmdir(dir.c_str()) != 0) break;
+  }
+}
+
+}  // namespace
+
+Status OutboxStore::Open(Database* db, OutboxStore* out) {
+  try {
+    db->Exec(kOutboxSchemaSql);
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+  out->db_ = db;
+  return Status::Ok();
+}
+
+Status OutboxStore::SetPeerMembers(const std::string& peer, const std::vector<std::string>& peer_devices,
+                                   const std::vector<std::string>& banned_authors, const std::string& fingerprint) {
+  try {
+    Transaction t(*db_);
+    Statement up = db_->Prepare(
+        "INSERT INTO syncd_exchange_peers (peer, members_fingerprint) VALUES (?, ?) "
+        "ON CONFLICT(peer) DO UPDATE SET members_fingerprint = excluded.members_fingerprint");
+    up.Bind(1, peer).Bind(2, fingerprint);
+    up.Run();
+    Statement del_links = db_->Prepare("DELETE FROM syncd_exchange_links WHERE peer = ?");
+    del_links.Bind(1, peer);
+    del_links.Run();
+    Statement del_banned = db_->Prepare("DELETE FROM syncd_exchange_banned WHERE peer = ?");
+    del_banned.Bind(1, peer);
+    del_banned.Run();
+    Statement link = db_->Prepare("INSERT OR IGNORE INTO syncd_exchange_links (peer, device_id) VALUES (?, ?)");
+    for (const auto& d : peer_devices) {
+      link.Bind(1, peer).Bind(2, d);
+      link.Run();
+      link.Reset();
+    }
+    Statement ban = db_->Prepare("INSERT OR IGNORE INTO syncd_exchange_banned (peer, author) VALUES (?, ?)");
+    for (const auto& a : banned_authors) {
+      ban.Bind(1, peer).Bind(2, a);
+      ban.Run();
+      ban.Reset();
+    }
+    t.Commit();
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+std::string OutboxStore::PeerMembersFingerprint(const std::string& peer) {
+  try {
+    Statement q = db_->Prepare("SELECT members_fingerprint FROM syncd_exchange_peers WHERE peer = ?");
+    q.Bind(1, peer);
+    if (q.Step() && !q.IsNull(0)) return q.Text(0);
+  } catch (const SqliteError&) {
+  }
+  return "";
+}
+
+Status OutboxStore::Recompute(const OutboxRequest& r, OutboxChange* change) {
+  *change = OutboxChange();
+  const std::string& peer = r.receiver.name;
+  try {
+    // Nothing is known of what the receiver holds before its catalog
+    // arrives: queueing everything then would send the whole archive.
+    {
+      Statement q = db_->Prepare(
+          "SELECT 1 FROM syncd_catalog_sources WHERE source = ? AND fingerprint IS NOT NULL AND fingerprint != ''");
+      q.Bind(1, peer);
+      if (!q.Step()) return Status::Ok();
+    }
+    change->receiver_catalog = true;
+    Transaction t(*db_);
+    int64_t pass = 1;
+    {
+      Statement ensure = db_->Prepare("INSERT OR IGNORE INTO syncd_exchange_peers (peer) VALUES (?)");
+      ensure.Bind(1, peer);
+      ensure.Run();
+      Statement q = db_->Prepare("SELECT pass FROM syncd_exchange_peers WHERE peer = ?");
+      q.Bind(1, peer);
+      if (q.Step()) pass = q.Int(0) + 1;
+    }
+    // Holders this node knows of, besides itself: the other peers that say
+    // they exchange with the receiver. `stale` = its catalog has not
+    // changed for the fallback time (it may be away).
+    struct Holder {
+      std::string name, device;
+      bool stale = false;
+    };
+    std::vector<Holder> holders;
+    for (const Peer& o : r.others) {
+      if (o.name == peer) continue;
+      Statement q = db_->Prepare("SELECT 1 FROM syncd_exchange_links WHERE peer = ? AND device_id = ?");
+      q.Bind(1, o.name).Bind(2, r.receiver.device_id);
+      if (!q.Step()) continue;
+      Holder h{o.name, o.device_id, true};
+      Statement at = db_->Prepare(
+          "SELECT CAST(strftime('%s', loaded_at) AS INTEGER) FROM syncd_catalog_sources WHERE source = ?");
+      at.Bind(1, o.name);
+      if (at.Step() && !at.IsNull(0)) h.stale = r.now - at.Int(0) > r.fallback_seconds;
+      holders.push_back(h);
+    }
+
+    Statement candidates = db_->Prepare(
+        "SELECT s.rel_path, s.sha256, s.record FROM syncd_catalog_entries s WHERE s.source = ?1 "
+        "AND s.sha256 IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM syncd_catalog_entries c WHERE c.source = ?2 AND c.sha256 = s.sha256) "
+        "AND (s.url IS NULL OR NOT EXISTS (SELECT 1 FROM syncd_catalog_entries c WHERE c.source = ?2 "
+        "AND c.url = s.url))");
+    Statement banned = db_->Prepare("SELECT 1 FROM syncd_exchange_banned WHERE peer = ? AND author = ?");
+    Statement holds =
+        db_->Prepare("SELECT 1 FROM syncd_catalog_entries WHERE source = ? AND sha256 = ? LIMIT 1");
+    Statement existing = db_->Prepare("SELECT queued, missing_since, sha256 FROM syncd_outbox WHERE peer = ? AND rel_path = ?");
+    Statement put = db_->Prepare(
+        "INSERT INTO syncd_outbox (peer, rel_path, sha256, queued, linked, missing_since, pass) "
+        "VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6) ON CONFLICT(peer, rel_path) DO UPDATE SET "
+        "sha256 = excluded.sha256, queued = excluded.queued, missing_since = excluded.missing_since, "
+        "pass = excluded.pass");
+    candidates.Bind(1, std::string(kSelfCatalog)).Bind(2, peer);
+    while (candidates.Step()) {
+      std::string rel_path = candidates.Text(0);
+      std::string sha256 = candidates.Text(1);
+      RemoteImage img;
+      std::string error;
+      if (!RemoteImageFromJson(candidates.Text(2), &img, &error)) continue;
+      const Value& author = img.Get("author");
+      if (!author.IsMissing()) {
+        banned.Bind(1, peer).Bind(2, author.ToString());
+        bool is_banned = banned.Step();
+        banned.Reset();
+        if (is_banned) continue;
+      }
+      ++change->candidates;
+      bool was_queued = false;
+      int64_t missing_since = r.now;
+      existing.Bind(1, peer).Bind(2, rel_path);
+      if (existing.Step()) {
+        was_queued = existing.Int(0) != 0 && existing.Text(2) == sha256;
+        missing_since = existing.Int(1);
+      }
+      existing.Reset();
+      bool queue = was_queued;
+      if (!queue) {
+        // Rendezvous: do we rank first among the holders we know?
+        uint64_t mine = RendezvousScore(sha256, r.self_device, r.receiver.device_id);
+        const Holder* best = nullptr;
+        uint64_t best_score = mine;
+        for (const Holder& h : holders) {
+          uint64_t score = RendezvousScore(sha256, h.device, r.receiver.device_id);
+          if (score <= best_score) continue;
+          holds.Bind(1, h.name).Bind(2, sha256);
+          bool has = holds.Step();
+          holds.Reset();
+          if (has) {
+            best = &h;
+            best_score = score;
+          }
+        }
+        queue = best == nullptr || best->stale || r.now - missing_since > r.fallback_seconds;
+      }
+      if (queue) ++change->queued;
+      else ++change->deferred;
+      put.Bind(1, peer).Bind(2, rel_path).Bind(3, sha256).Bind(4, queue ? 1 : 0).Bind(5, missing_since).Bind(6, pass);
+      put.Run();
+      put.Reset();
+    }
+    candidates.Reset();
+    // Rows this pass did not list left the queue: the receiver lists them
+    // now (sent, when we had linked them), or they are no longer ours to
+    // send (gone here, banned there). Their links go in SyncFiles.
+    {
+      Statement sent = db_->Prepare(
+          "SELECT COUNT(*) FROM syncd_outbox o WHERE o.peer = ?1 AND o.pass != ?2 AND o.linked = 1 AND EXISTS "
+          "(SELECT 1 FROM syncd_catalog_entries c WHERE c.source = ?1 AND c.sha256 = o.sha256)");
+      sent.Bind(1, peer).Bind(2, pass);
+      if (sent.Step()) change->newly_sent = sent.Int(0);
+    }
+    Statement leave = db_->Prepare("UPDATE syncd_outbox SET queued = 0 WHERE peer = ? AND pass != ?");
+    leave.Bind(1, peer).Bind(2, pass);
+    leave.Run();
+    Statement drop = db_->Prepare("DELETE FROM syncd_outbox WHERE peer = ? AND pass != ? AND linked = 0");
+    drop.Bind(1, peer).Bind(2, pass);
+    drop.Run();
+    Statement up = db_->Prepare("UPDATE syncd_exchange_peers SET pass = ?, sent = sent + ? WHERE peer = ?");
+    up.Bind(1, pass).Bind(2, change->newly_sent).Bind(3, peer);
+    up.Run();
+    t.Commit();
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+Status OutboxStore::SyncFiles(const std::string& peer, const fs::path& image_root, const fs::path& outbox_dir,
+                              OutboxChange* change) {
+  constexpr int kBatch = 1000;
+  try {
+    // Links to create. A failed link stays linked = 0 and is retried next
+    // time; `attempted` keeps this call from looping over it.
+    int64_t after_errors = 0;
+    for (;;) {
+      std::vector<std::string> paths;
+      {
+        Statement q = db_->Prepare(
+            "SELECT rel_path FROM syncd_outbox WHERE peer = ? AND queued = 1 AND linked = 0 ORDER BY rel_path "
+            "LIMIT ? OFFSET ?");
+        q.Bind(1, peer).Bind(2, kBatch).Bind(3, after_errors);
+        while (q.Step()) paths.push_back(q.Text(0));
+      }
+      if (paths.empty()) break;
+      Transaction t(*db_);
+      Statement mark = db_->Prepare("UPDATE syncd_outbox SET linked = 1 WHERE peer = ? AND rel_path = ?");
+      for (const std::string& rel : paths) {
+        fs::path from = image_root / rel;
+        fs::path to = outbox_dir / rel;
+        bool ok = MakeParents(outbox_dir, to) && ::link(from.c_str(), to.c_str()) == 0;
+        if (!ok && errno == EEXIST) {
+          // Left by a run that stopped before it recorded the link: keep it
+          // if it is the same file, else replace it.
+          struct stat a, b;
+          if (::stat(from.c_str(), &a) == 0 && ::lstat(to.c_str(), &b) == 0 && a.st_ino == b.st_ino &&
+              a.st_dev == b.st_dev)
+            ok = true;
+          else if (::unlink(to.c_str()) == 0)
+            ok = ::link(from.c_str(), to.c_str()) == 0;
+        }
+        if (!ok) {
+          ++change->link_errors;
+          ++after_errors;
+          spdlog::warn("exchange {}: cannot hardlink {} into the outbox {}: {}", peer, from.string(),
+                       outbox_dir.string(), std::strerror(errno));
+          continue;
+        }
+        ++change->linked;
+        mark.Bind(1, peer).Bind(2, rel);
+        mark.Run();
+        mark.Reset();
+      }
+      t.Commit();
+    }
+    // Links to remove: rows that left the queue.
+    for (int64_t removed = -1; removed != 0;) {
+      removed = 0;
+      std::vector<std::string> paths;
+      {
+        Statement q = db_->Prepare(
+            "SELECT rel_path FROM syncd_outbox WHERE peer = ? AND queued = 0 AND linked = 1 LIMIT ?");
+        q.Bind(1, peer).Bind(2, kBatch);
+        while (q.Step()) paths.push_back(q.Text(0));
+      }
+      if (paths.empty()) break;
+      Transaction t(*db_);
+      Statement unmark = db_->Prepare("UPDATE syncd_outbox SET linked = 0 WHERE peer = ? AND rel_path = ?");
+      for (const std::string& rel : paths) {
+        fs::path to = outbox_dir / rel;
+        if (::unlink(to.c_str()) != 0 && errno != ENOENT) {
+          spdlog::warn("exchange {}: cannot remove {} from the outbox: {}", peer, to.string(), std::strerror(errno));
+          continue;  // stays linked; retried next time
+        }
+        RemoveEmptyParents(outbox_dir, to);
+        ++change->unlinked;
+        ++removed;
+        unmark.Bind(1, peer).Bind(2, rel);
+        unmark.Run();
+        unmark.Reset();
+      }
+      t.Commit();
+    }
+    Statement drop = db_->Prepare(
+        "DELETE FROM syncd_outbox WHERE peer = ? AND queued = 0 AND linked = 0 AND pass != "
+        "(SELECT pass FROM syncd_exchange_peers WHERE peer = ?)");
+    drop.Bind(1, peer).Bind(2, peer);
+    drop.Run();
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+Status OutboxStore::Stats(const std::string& peer, OutboxStats* out) {
+  *out = OutboxStats();
+  try {
+    if (!db_->HasTable("syncd_outbox")) return Status::Ok();
+    Statement q = db_->Prepare(
+        "SELECT COALESCE(SUM(queued = 1), 0), COALESCE(SUM(queued = 0), 0) FROM syncd_outbox WHERE peer = ?");
+    q.Bind(1, peer);
+    if (q.Step()) {
+      out->queued = q.Int(0);
+      out->deferred = q.Int(1);
+    }
+    Statement s = db_->Prepare("SELECT sent FROM syncd_exchange_peers WHERE peer = ?");
+    s.Bind(1, peer);
+    if (s.Step()) out->sent = s.Int(0);
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+}  // namespace indafoto

@@ -1,0 +1,104 @@
+// The outbox of one peer: the images of this archive that the peer's
+// catalog lacks, as a queue kept in the state database and mirrored as
+// hardlinks in the folder this daemon shares send-only with that peer.
+//
+// Inputs are catalogs in the CatalogStore (the same tables, so every
+// lookup is an index probe and no catalog is held in RAM):
+//   - this archive's own catalog (source kSelfCatalog, loaded from the
+//     manifest the exchange publishes: shareable images only, banned
+//     authors already left out, paths relative to image_root);
+//   - the receiver's catalog (source = the peer's name);
+//   - the other peers' catalogs (possible holders in a mesh).
+// An image is a candidate when both its sha256 and its url are absent
+// from the receiver's catalog and its author is not in the receiver's
+// banned_authors (from its manifest). Among the holders this node knows
+// (itself, and each other peer whose catalog lists the sha256 and whose
+// manifest lists the receiver as one of its peers), the one with the
+// highest RendezvousScore sends it; this node queues it only when it ranks
+// first, or when the image has been missing from the receiver's catalog
+// for longer than the fallback, or the catalog of the first-ranked holder
+// has not changed for that long (it may be away). Once queued an image
+// stays queued until the receiver's catalog lists it (no flapping between
+// senders); then its hardlink is removed and it counts as sent. If the
+// receiver's catalog loses it again, it is a candidate again.
+//
+// Not thread-safe: the caller owns the state database connection (the
+// daemon's worker thread).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "lib/config/config.h"
+#include "lib/util/sqlite.h"
+#include "lib/util/status.h"
+
+namespace indafoto {
+
+// The CatalogStore source name of this archive's own catalog. Not a valid
+// peer or source name in practice ('@' is refused in peer names).
+inline constexpr const char* kSelfCatalog = "@self";
+
+struct OutboxRequest {
+  std::string self_device;    // this node's Syncthing device ID
+  Peer receiver;
+  std::vector<Peer> others;   // the other configured peers
+  int64_t now = 0;            // unix seconds
+  int64_t fallback_seconds = 1800;
+};
+
+struct OutboxChange {
+  bool receiver_catalog = false;  // false: the receiver's catalog has not arrived; nothing computed
+  int64_t candidates = 0;  // images the receiver lacks (not banned)
+  int64_t queued = 0;      // of them, queued here (ranked first or fallback)
+  int64_t deferred = 0;    // left to a higher-ranked holder for now
+  int64_t newly_sent = 0;  // left the outbox because the receiver now lists them
+  int64_t linked = 0;      // hardlinks created by SyncFiles
+  int64_t unlinked = 0;    // hardlinks removed by SyncFiles
+  int64_t link_errors = 0;
+};
+
+struct OutboxStats {
+  int64_t queued = 0;    // waiting in the outbox (or about to be linked)
+  int64_t deferred = 0;  // lacking at the peer, left to another holder
+  int64_t sent = 0;      // total that left the outbox because the peer listed them
+};
+
+class OutboxStore {
+ public:
+  // Creates the exchange tables in the state database `db` (caller-owned,
+  // open for the store's lifetime).
+  static Status Open(Database* db, OutboxStore* out);
+  // Uses the tables as they are (read-only `status`); a missing table
+  // reads as empty.
+  static void Attach(Database* db, OutboxStore* out) { out->db_ = db; }
+
+  // What `peer`'s manifest says about the exchange: the device IDs it
+  // exchanges with and its banned authors. `fingerprint` is the catalog
+  // fingerprint they came with.
+  Status SetPeerMembers(const std::string& peer, const std::vector<std::string>& peer_devices,
+                        const std::vector<std::string>& banned_authors, const std::string& fingerprint);
+  // The fingerprint SetPeerMembers was last called with ("" when never).
+  std::string PeerMembersFingerprint(const std::string& peer);
+
+  // Recomputes the queue of `r.receiver` in one transaction (streaming the
+  // candidates from the catalog indexes). Files are not touched: call
+  // SyncFiles next.
+  Status Recompute(const OutboxRequest& r, OutboxChange* change);
+  // Makes `outbox_dir` hold exactly the queued images of `peer`: hardlinks
+  // of `image_root/<path>` at `outbox_dir/<path>` (never a copy: a link
+  // that fails is counted and retried at the next call), and removes the
+  // links of images that left the queue. Empty directories left behind are
+  // removed.
+  Status SyncFiles(const std::string& peer, const std::filesystem::path& image_root,
+                   const std::filesystem::path& outbox_dir, OutboxChange* change);
+
+  Status Stats(const std::string& peer, OutboxStats* out);
+
+ private:
+  Database* db_ = nullptr;
+};
+
+}  // namespace indafoto

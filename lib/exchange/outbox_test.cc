@@ -1,0 +1,211 @@
+#include "lib/exchange/outbox.h"
+
+#include <catch2/catch.hpp>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "lib/catalog/catalog.h"
+#include "lib/exchange/exchange_ids.h"
+#include "testing/temp_dir.h"
+
+namespace indafoto {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class ListReader : public CatalogReader {
+ public:
+  ListReader(std::string fingerprint, std::vector<RemoteImage> entries)
+      : fingerprint_(std::move(fingerprint)), entries_(std::move(entries)) {}
+  Status Fingerprint(std::string* out) override {
+    *out = fingerprint_;
+    return Status::Ok();
+  }
+  Status ReadAll(const std::function<Status(const RemoteImage&)>& sink) override {
+    for (const RemoteImage& e : entries_) {
+      if (Status s = sink(e); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+  std::string Describe() const override { return "list " + fingerprint_; }
+
+ private:
+  std::string fingerprint_;
+  std::vector<RemoteImage> entries_;
+};
+
+std::string Sha(int i) {
+  std::string s = std::to_string(i);
+  return std::string(64 - s.size(), 'a') + s;
+}
+
+RemoteImage Img(int i, const std::string& author = "Kovács") {
+  RemoteImage e;
+  e.rel_path = author + "/0/image_" + std::to_string(i) + ".jpg";
+  e.sha256 = Sha(i);
+  e.Set("url", Value::Text("https://indafoto.hu/x/" + std::to_string(i)));
+  e.Set("author", Value::Text(author));
+  return e;
+}
+
+std::vector<RemoteImage> Imgs(int from, int to) {
+  std::vector<RemoteImage> v;
+  for (int i = from; i < to; ++i) v.push_back(Img(i));
+  return v;
+}
+
+const Peer kBob{"bob", "BOBBBBB-BOBBBBB-BOBBBBB-BOBBBBB-BOBBBBB-BOBBBBB-BOBBBBB-BOBBBBB"};
+const Peer kCarol{"carol", "CAROLLL-CAROLLL-CAROLLL-CAROLLL-CAROLLL-CAROLLL-CAROLLL-CAROLLL"};
+const std::string kMe = "MEMEMEM-MEMEMEM-MEMEMEM-MEMEMEM-MEMEMEM-MEMEMEM-MEMEMEM-MEMEMEM";
+
+struct Fixture {
+  TempDir dir;
+  Database db;
+  CatalogStore catalog;
+  OutboxStore outbox;
+  int loads = 0;
+  Fixture() {
+    REQUIRE(Database::Open((dir.path() / "state.db").string(), Database::Mode::kReadWriteCreate, 1000, &db).ok());
+    REQUIRE(CatalogStore::Open(&db, &catalog).ok());
+    REQUIRE(OutboxStore::Open(&db, &outbox).ok());
+  }
+  void Load(const std::string& source, std::vector<RemoteImage> entries) {
+    ListReader r("v" + std::to_string(++loads), std::move(entries));
+    bool changed = false;
+    REQUIRE(catalog.Load(source, r, &changed).ok());
+  }
+  OutboxChange Recompute(const Peer& to, std::vector<Peer> others = {}, int64_t now = 1000) {
+    OutboxRequest r;
+    r.self_device = kMe;
+    r.receiver = to;
+    r.others = std::move(others);
+    r.now = now;
+    r.fallback_seconds = 1800;
+    OutboxChange c;
+    REQUIRE(outbox.Recompute(r, &c).ok());
+    return c;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the outbox holds what the peer lacks by sha256 and url, and drains as its catalog grows",
+          "[exchange]") {
+  Fixture f;
+  f.Load(kSelfCatalog, Imgs(0, 10));
+  // No catalog from bob yet: nothing is queued (it would be everything).
+  OutboxChange c = f.Recompute(kBob);
+  CHECK_FALSE(c.receiver_catalog);
+
+  // Bob holds 0..6, and image 7 under another sha256 but the same url.
+  std::vector<RemoteImage> bob = Imgs(0, 7);
+  RemoteImage same_url = Img(7);
+  same_url.sha256 = Sha(77);
+  same_url.rel_path = "other/7.jpg";
+  bob.push_back(same_url);
+  f.Load("bob", bob);
+  c = f.Recompute(kBob);
+  CHECK(c.receiver_catalog);
+  CHECK(c.candidates == 2);  // 8 and 9
+  CHECK(c.queued == 2);
+
+  // The files: hardlinks at the same relative paths.
+  fs::path root = f.dir.path() / "archive", out = f.dir.path() / "to-bob";
+  for (int i = 0; i < 10; ++i) {
+    fs::create_directories((root / Img(i).rel_path).parent_path());
+    std::ofstream(root / Img(i).rel_path) << "image " << i;
+  }
+  REQUIRE(f.outbox.SyncFiles("bob", root, out, &c).ok());
+  CHECK(c.linked == 2);
+  struct stat a, b;
+  REQUIRE(::stat((root / Img(8).rel_path).c_str(), &a) == 0);
+  REQUIRE(::stat((out / Img(8).rel_path).c_str(), &b) == 0);
+  CHECK(a.st_ino == b.st_ino);
+  CHECK_FALSE(fs::exists(out / Img(7).rel_path));
+  OutboxStats st;
+  REQUIRE(f.outbox.Stats("bob", &st).ok());
+  CHECK(st.queued == 2);
+  CHECK(st.sent == 0);
+
+  // Bob imported 8: it leaves the outbox (sent); 9 stays.
+  bob.push_back(Img(8));
+  f.Load("bob", bob);
+  c = f.Recompute(kBob);
+  CHECK(c.queued == 1);
+  CHECK(c.newly_sent == 1);
+  REQUIRE(f.outbox.SyncFiles("bob", root, out, &c).ok());
+  CHECK(c.unlinked == 1);
+  CHECK_FALSE(fs::exists(out / Img(8).rel_path));
+  CHECK(fs::exists(root / Img(8).rel_path));
+  CHECK(fs::exists(out / Img(9).rel_path));
+  REQUIRE(f.outbox.Stats("bob", &st).ok());
+  CHECK(st.queued == 1);
+  CHECK(st.sent == 1);
+
+  // Bob loses 3 (disk died): it comes back.
+  bob.erase(bob.begin() + 3);
+  f.Load("bob", bob);
+  c = f.Recompute(kBob);
+  CHECK(c.queued == 2);
+  REQUIRE(f.outbox.SyncFiles("bob", root, out, &c).ok());
+  CHECK(fs::exists(out / Img(3).rel_path));
+}
+
+TEST_CASE("the outbox leaves out the authors the peer bans", "[exchange]") {
+  Fixture f;
+  f.Load(kSelfCatalog, {Img(1, "Anna"), Img(2, "Béla")});
+  f.Load("bob", {});
+  REQUIRE(f.outbox.SetPeerMembers("bob", {kMe}, {"Béla"}, "v").ok());
+  OutboxChange c = f.Recompute(kBob);
+  CHECK(c.candidates == 1);
+  CHECK(f.outbox.PeerMembersFingerprint("bob") == "v");
+}
+
+TEST_CASE("in a mesh one holder sends each image; the others fall back after the timeout", "[exchange]") {
+  int expect_mine = 0;
+  for (int i = 0; i < 200; ++i)
+    expect_mine += RendezvousScore(Sha(i), kMe, kBob.device_id) > RendezvousScore(Sha(i), kCarol.device_id, kBob.device_id);
+  // Catalog ages come from SQLite's clock: use the real one.
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  Fixture g;
+  g.Load(kSelfCatalog, Imgs(0, 200));
+  g.Load("bob", {});  // bob lacks everything
+  g.Load("carol", Imgs(0, 200));
+  REQUIRE(g.outbox.SetPeerMembers("carol", {kBob.device_id, kMe}, {}, "c").ok());
+  OutboxChange c = g.Recompute(kBob, {kBob, kCarol}, now);
+  CHECK(c.candidates == 200);
+  CHECK(c.queued == expect_mine);
+  CHECK(c.deferred == 200 - expect_mine);
+  CHECK(expect_mine > 50);
+  CHECK(expect_mine < 150);
+  // Carol not listing bob as a peer: she is not a holder for bob.
+  REQUIRE(g.outbox.SetPeerMembers("carol", {kMe}, {}, "c2").ok());
+  c = g.Recompute(kBob, {kBob, kCarol}, now);
+  CHECK(c.queued == 200);
+  // Back to competing: what is queued stays queued (no flapping)...
+  REQUIRE(g.outbox.SetPeerMembers("carol", {kBob.device_id, kMe}, {}, "c3").ok());
+  c = g.Recompute(kBob, {kBob, kCarol}, now);
+  CHECK(c.queued == 200);
+  // ...and in a fresh store, images missing longer than the fallback are
+  // sent whoever ranks first.
+  Fixture h;
+  h.Load(kSelfCatalog, Imgs(0, 200));
+  h.Load("bob", {});
+  h.Load("carol", Imgs(0, 200));
+  REQUIRE(h.outbox.SetPeerMembers("carol", {kBob.device_id, kMe}, {}, "c").ok());
+  c = h.Recompute(kBob, {kBob, kCarol}, now);
+  CHECK(c.queued == expect_mine);
+  c = h.Recompute(kBob, {kBob, kCarol}, now + 1801);
+  CHECK(c.queued == 200);
+}
+
+TEST_CASE("exchange folder ids are per direction and the same on both sides", "[exchange]") {
+  CHECK(ExchangeFolderId(kMe, kBob.device_id) == ExchangeFolderId(kMe, kBob.device_id));
+  CHECK(ExchangeFolderId(kMe, kBob.device_id) != ExchangeFolderId(kBob.device_id, kMe));
+  CHECK(ExchangeFolderId(kMe, kBob.device_id).rfind("indafoto-x-", 0) == 0);
+  CHECK(ExchangeFolderId(kMe, kBob.device_id).size() == 27);
+}
+
+}  // namespace indafoto
