@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "daemon/cli.h"
+#include "daemon/exchange_status.h"
 #include "lib/archive/daemon_state.h"
 #include "lib/import/instance.h"
 #include "lib/import/received_folder.h"
@@ -61,6 +62,7 @@ int RunStatus(const CommandLine& cl) {
   if (has_daemon && hb.IsStale()) healthy = false;
   // Local files found missing or corrupt by the last verify and not healed
   // (run `verify --repair`, or restore them from a backup).
+  std::vector<PeerStatus> peers = CollectPeerStatus(*inst);
   VerifySummary verified;
   bool has_verify = ReadVerifySummary(inst->state(), &verified);
   if (has_verify && verified.Unhealed() > 0) healthy = false;
@@ -133,6 +135,25 @@ int RunStatus(const CommandLine& cl) {
       w.EndObject();
     }
     w.EndArray();
+    w.Key("peers");
+    w.StartArray();
+    for (const PeerStatus& p : peers) {
+      w.StartObject();
+      w.Key("name");
+      w.String(p.name.c_str());
+      w.Key("device_id");
+      w.String(p.device_id.c_str());
+      for (auto [k, v] : {std::pair<const char*, int64_t>{"in_catalog", p.in_catalog}, {"queued", p.queued},
+                          {"deferred", p.deferred}, {"sent", p.sent}, {"received", p.received}}) {
+        w.Key(k);
+        w.Int64(v);
+      }
+      w.Key("catalog_at");
+      if (p.catalog_at.empty()) w.Null();
+      else w.String(p.catalog_at.c_str());
+      w.EndObject();
+    }
+    w.EndArray();
     w.EndObject();
     std::printf("%s\n", buf.GetString());
   } else {
@@ -154,6 +175,7 @@ int RunStatus(const CommandLine& cl) {
       std::printf("\n");
       if (!r.folder_error.empty()) std::printf("  received folder: %s\n", r.folder_error.c_str());
     }
+    for (const PeerStatus& p : peers) std::printf("%s\n", PeerStatusLine(p).c_str());
     if (has_verify)
       std::printf("last verify (%s UTC): %lld images checked, %lld missing, %lld corrupt, %lld healed; %lld local "
                   "images missing or corrupt%s\n",

@@ -21,6 +21,8 @@
 #include <set>
 
 #include "daemon/cli.h"
+#include "daemon/exchange_setup.h"
+#include "lib/exchange/exchange.h"
 #include "lib/archive/daemon_state.h"
 #include "lib/import/import_pass.h"
 #include "lib/import/instance.h"
@@ -124,6 +126,8 @@ class Daemon {
 
   Config config_;  // io thread; jobs get copies of what they need
   std::unique_ptr<Instance> instance_;  // worker thread only (after Run starts it)
+  std::unique_ptr<Exchange> exchange_;  // worker thread; null without peers
+  std::string my_device_;               // io thread: our Syncthing device ID, once connected
   net::io_context io_;
   net::thread_pool worker_{1};
   net::steady_timer work_timer_;
@@ -169,10 +173,20 @@ int Daemon::Run() {
                config_.database_path.string(), config_.image_root.string(), config_.sources.size(),
                config_.reconcile_interval_seconds);
 
+  if (!config_.peers.empty()) {
+    if (Status s = CheckExchangeRoot(config_); !s.ok()) {
+      spdlog::error("{}", s.message());
+      return kExitUsage;
+    }
+    if (Status s = Exchange::Open(instance_.get(), &exchange_); !s.ok()) {
+      spdlog::error("exchange: cannot open its tables in the state database: {}", s.ToString());
+      return kExitRuntime;
+    }
+  }
   // Short busy timeout: a heartbeat is not worth stalling the event loop.
   Database::Open(config_.state_path.string(), Database::Mode::kReadWrite, 2000, &heartbeat_db_);
   RequestReconcile("start");
-  if (config_.publish.enabled) publish_requested_ = true;
+  if (config_.publish.enabled || exchange_) publish_requested_ = true;
   WaitForSignal();
   Spawn(ImportLoop(), "import loop");
   Spawn(EventLoop(), "event loop");
@@ -238,6 +252,7 @@ void Daemon::ReloadConfig() {
   fresh.database_path = config_.database_path;
   fresh.image_root = config_.image_root;
   fresh.state_path = config_.state_path;
+  if (!my_device_.empty()) AssignExchangeFolderIds(my_device_, &fresh);
   InitLogging(fresh.log_level);
   config_ = std::move(fresh);
   ++config_generation_;
@@ -294,6 +309,7 @@ net::awaitable<void> Daemon::Backoff() {
 
 net::awaitable<void> Daemon::CheckFolders(SyncthingClient& client) {
   for (const RemoteSource& source : config_.sources) {
+    if (source.exchange) continue;  // SetUpExchangeFolders
     SyncthingFolder folder;
     Status s = co_await client.GetFolder(source.folder_id, &folder);
     if (s.IsNotFound()) {
@@ -367,6 +383,11 @@ net::awaitable<void> Daemon::EventLoop() {
     spdlog::info("connected to Syncthing at {} (device {})", endpoint.Describe(), system.my_id.substr(0, 7));
     SetState("running", "connected to Syncthing at " + endpoint.Describe());
     co_await CheckFolders(client);
+    if (!config_.peers.empty()) {
+      my_device_ = system.my_id;
+      AssignExchangeFolderIds(my_device_, &config_);
+      co_await SetUpExchangeFolders(client, my_device_, config_);
+    }
     RequestReconcile("connected to Syncthing");
     for (const auto& e : events) HandleEvent(e);
 
@@ -490,8 +511,9 @@ net::awaitable<void> Daemon::ImportLoop() {
     } else if (reconcile_requested_) {
       reconcile_requested_ = false;
       Config copy = config_;
-      std::function<void()> job = [this, copy] {
+      std::function<void()> job = [this, copy, device = my_device_] {
         instance_->Reconfigure(copy);
+        if (exchange_) exchange_->set_self_device(device);
         ReconcileAll();
       };
       co_await OnWorker(std::move(job));
@@ -539,7 +561,12 @@ PassOptions Daemon::Options(const RemoteSource& source) {
 }
 
 void Daemon::ReloadCatalog(const RemoteSource& source, bool retry_pending) {
-  if (!RefreshCatalogAndLog(*instance_, source)) return;
+  bool changed = RefreshCatalogAndLog(*instance_, source);
+  if (changed && source.exchange && exchange_) {
+    if (Status s = exchange_->OnPeerCatalog(instance_->config(), source.name); !s.ok())
+      spdlog::warn("exchange {}: outboxes not updated after its catalog changed: {}", source.name, s.ToString());
+  }
+  if (!changed) return;
   if (!retry_pending) return;  // a reconcile: its RunImportPass merges changed entries and retries
   int64_t merged = 0;
   if (Status s = instance_->importer().MergeCatalogChanges(source, &merged); !s.ok())
@@ -592,6 +619,11 @@ void Daemon::ReconcileAll() {
       spdlog::info("source {}: reconcile: {} files in folder, {} already accounted for, {} new decisions, {} errors",
                    source.name, counts.seen, counts.accounted, decided, counts.errors);
   }
+  // Outboxes too: the fallback of the sender choice is a matter of time.
+  if (exchange_ && !stop_) {
+    if (Status s = exchange_->RecomputeAll(instance_->config()); !s.ok())
+      spdlog::warn("exchange: outboxes not updated: {}", s.ToString());
+  }
 }
 
 bool Daemon::VerifyBatch() {
@@ -624,9 +656,14 @@ bool Daemon::VerifyBatch() {
 }
 
 void Daemon::Publish(const Config& config) {
-  PublishReport r;  // PublishManifest logs what it wrote
-  Status s = PublishNow(config, &r);
-  if (!s.ok()) spdlog::warn("publish failed: {}", s.ToString());
+  if (config.publish.enabled) {
+    PublishReport r;  // PublishManifest logs what it wrote
+    Status s = PublishNow(config, &r);
+    if (!s.ok()) spdlog::warn("publish failed: {}", s.ToString());
+  }
+  if (exchange_) {
+    if (Status s = exchange_->Publish(config); !s.ok()) spdlog::warn("exchange: publish failed: {}", s.ToString());
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -672,7 +709,7 @@ net::awaitable<void> Daemon::Housekeeping() {
   int64_t data_version = -1;
   auto last_change = Clock::time_point::min();
   bool unpublished = false;
-  if (config_.publish.enabled)
+  if (config_.publish.enabled || exchange_)
     Database::Open(config_.database_path.string(), Database::Mode::kReadOnly, 1000, &watch);
   // The baseline is read now, before the start-up publish has read the
   // database: a change in between is then seen, never missed.
@@ -697,7 +734,7 @@ net::awaitable<void> Daemon::Housekeeping() {
     if (watchdog) sd_notify(0, "WATCHDOG=1");
     auto now = Clock::now();
 
-    if (config_.publish.enabled && watch.is_open()) {
+    if ((config_.publish.enabled || exchange_) && watch.is_open()) {
       int64_t version = read_data_version();
       if (version >= 0 && data_version >= 0 && version != data_version) {
         if (!unpublished)

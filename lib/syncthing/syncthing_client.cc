@@ -560,6 +560,30 @@ net::awaitable<Status> SyncthingClient::PutDevice(std::string device_id, std::st
                           kDefaultTimeout, nullptr);
 }
 
+net::awaitable<Status> SyncthingClient::GetDevice(std::string device_id) {
+  if (device_id.empty()) co_return Status::Invalid("GetDevice: empty device id");
+  std::string body;
+  co_return co_await Call(http::verb::get, "/rest/config/devices/" + UrlEncode(device_id), "", kDefaultTimeout,
+                          &body);
+}
+
+net::awaitable<Status> SyncthingClient::GetConnectionTotals(int64_t* in_bytes, int64_t* out_bytes) {
+  std::string body;
+  Status s = co_await Call(http::verb::get, "/rest/system/connections", "", kDefaultTimeout, &body);
+  if (!s.ok()) co_return s;
+  rapidjson::Document d;
+  d.Parse(body.c_str(), body.size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("total") || !d["total"].IsObject())
+    co_return Status::Corrupt("/rest/system/connections: no 'total' object");
+  const auto& t = d["total"];
+  if (!t.HasMember("inBytesTotal") || !t["inBytesTotal"].IsInt64() || !t.HasMember("outBytesTotal") ||
+      !t["outBytesTotal"].IsInt64())
+    co_return Status::Corrupt("/rest/system/connections: no byte totals");
+  *in_bytes = t["inBytesTotal"].GetInt64();
+  *out_bytes = t["outBytesTotal"].GetInt64();
+  co_return Status::Ok();
+}
+
 net::awaitable<Status> SyncthingClient::GetSystemStatus(SyncthingSystemStatus* out) {
   std::string body;
   Status s = co_await Call(http::verb::get, "/rest/system/status", "", kDefaultTimeout, &body);

@@ -141,6 +141,13 @@ class SyncthingClient {
   // PUT /rest/config/devices/{id}: adds or replaces a remote device.
   boost::asio::awaitable<Status> PutDevice(std::string device_id, std::string json);
 
+  // GET /rest/config/devices/{id}: Ok when Syncthing knows the device,
+  // NotFound when not.
+  boost::asio::awaitable<Status> GetDevice(std::string device_id);
+  // GET /rest/system/connections: bytes received and sent over all
+  // connections since Syncthing started (its "total").
+  boost::asio::awaitable<Status> GetConnectionTotals(int64_t* in_bytes, int64_t* out_bytes);
+
   // GET /rest/system/status.
   boost::asio::awaitable<Status> GetSystemStatus(SyncthingSystemStatus* out);
   // GET /rest/system/status → myID.
