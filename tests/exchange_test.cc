@@ -214,10 +214,22 @@ class Exchange {
       ConnectionTotals(n->st, &in, &out);
       int64_t fresh = NewBytes(*n);
       double ratio = fresh > 0 ? static_cast<double>(in) / static_cast<double>(fresh) : 0;
+      // Deliveries of images the node already held when they arrived
+      // (sent twice), and the size of the catalogs it holds now.
+      int64_t twice = QueryInt(n->db(),
+                               "SELECT COUNT(*) FROM sync_records WHERE status IN ('duplicate', 'merged')");
+      int64_t catalogs = 0;
+      for (const auto& entry : fs::directory_iterator(n->exchange())) {
+        if (entry.path().filename().string().rfind("from-", 0) != 0) continue;
+        for (const auto& rel : ListFiles(entry.path() / ".indafoto-sync")) {
+          struct stat st;
+          if (::stat((entry.path() / ".indafoto-sync" / rel).c_str(), &st) == 0) catalogs += st.st_size;
+        }
+      }
       std::printf("exchange %s: node %s received %lld bytes over the network for %lld bytes of new images: %.3fx "
-                  "(sent %lld)\n",
+                  "(sent %lld); %lld images delivered although already held; peers' catalogs now %lld bytes\n",
                   label.c_str(), n->name.c_str(), static_cast<long long>(in), static_cast<long long>(fresh), ratio,
-                  static_cast<long long>(out));
+                  static_cast<long long>(out), static_cast<long long>(twice), static_cast<long long>(catalogs));
       ratios[n->name] = ratio;
     }
     std::fflush(stdout);

@@ -191,6 +191,26 @@ Status Exchange::RecomputeOne(const Config& config, const Peer& peer) {
   r.others = config.peers;
   r.now = NowSeconds();
   r.fallback_seconds = int64_t{config.peer_fallback_minutes} * 60;
+  // Imported from `holder`: its catalog lists the sha256 at a path that
+  // our sync_records record as imported from it (an outbox file sits at
+  // the path its sender's catalog gives; both lookups are indexed).
+  r.relayed_from = [this](const std::string& holder, const std::string& sha256) {
+    std::vector<std::string> paths;
+    if (!instance_->catalog().PathsWithSha256(holder, sha256, &paths).ok()) return false;
+    try {
+      Statement q = instance_->archive().db().Prepare(
+          "SELECT 1 FROM sync_records WHERE remote_source = ? AND remote_path = ? AND status = 'imported' LIMIT 1");
+      for (const std::string& p : paths) {
+        q.Bind(1, holder).Bind(2, p);
+        bool imported = q.Step();
+        q.Reset();
+        if (imported) return true;
+      }
+    } catch (const SqliteError& e) {
+      spdlog::debug("exchange: cannot read sync_records: {}", e.what());
+    }
+    return false;
+  };
   OutboxChange c;
   if (Status s = outbox_.Recompute(r, &c); !s.ok()) return s;
   if (!c.receiver_catalog) {

@@ -41,6 +41,13 @@ CREATE TABLE IF NOT EXISTS syncd_exchange_links (
     device_id TEXT NOT NULL,
     PRIMARY KEY (peer, device_id)
 ) WITHOUT ROWID;
+-- Images that left a peer's outbox because its catalog listed them: that
+-- peer got them from us, so it is not a sender of them to third peers.
+CREATE TABLE IF NOT EXISTS syncd_exchange_sent (
+    peer TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (peer, sha256)
+) WITHOUT ROWID;
 -- Authors a peer's manifest lists as banned there.
 CREATE TABLE IF NOT EXISTS syncd_exchange_banned (
     peer TEXT NOT NULL,
@@ -152,8 +159,15 @@ Status OutboxStore::Recompute(const OutboxRequest& r, OutboxChange* change) {
       bool stale = false;
     };
     std::vector<Holder> holders;
+    bool others_unknown = false;  // a peer whose catalog has not arrived
     for (const Peer& o : r.others) {
       if (o.name == peer) continue;
+      {
+        Statement known = db_->Prepare(
+            "SELECT 1 FROM syncd_catalog_sources WHERE source = ? AND fingerprint IS NOT NULL AND fingerprint != ''");
+        known.Bind(1, o.name);
+        if (!known.Step()) others_unknown = true;
+      }
       Statement q = db_->Prepare("SELECT 1 FROM syncd_exchange_links WHERE peer = ? AND device_id = ?");
       q.Bind(1, o.name).Bind(2, r.receiver.device_id);
       if (!q.Step()) continue;
@@ -174,6 +188,7 @@ Status OutboxStore::Recompute(const OutboxRequest& r, OutboxChange* change) {
     Statement banned = db_->Prepare("SELECT 1 FROM syncd_exchange_banned WHERE peer = ? AND author = ?");
     Statement holds =
         db_->Prepare("SELECT 1 FROM syncd_catalog_entries WHERE source = ? AND sha256 = ? LIMIT 1");
+    Statement sent_to = db_->Prepare("SELECT 1 FROM syncd_exchange_sent WHERE peer = ? AND sha256 = ?");
     Statement existing = db_->Prepare("SELECT queued, missing_since, sha256 FROM syncd_outbox WHERE peer = ? AND rel_path = ?");
     Statement put = db_->Prepare(
         "INSERT INTO syncd_outbox (peer, rel_path, sha256, queued, linked, missing_since, pass) "
@@ -205,22 +220,38 @@ Status OutboxStore::Recompute(const OutboxRequest& r, OutboxChange* change) {
       existing.Reset();
       bool queue = was_queued;
       if (!queue) {
-        // Rendezvous: do we rank first among the holders we know?
-        uint64_t mine = RendezvousScore(sha256, r.self_device, r.receiver.device_id);
-        const Holder* best = nullptr;
-        uint64_t best_score = mine;
+        // Rendezvous among the holders we know of. A holder that got the
+        // image from another holder is not a contender (unless that leaves
+        // nobody).
+        struct Contender {
+          const Holder* holder;  // null: this node
+          uint64_t score;
+        };
+        std::vector<Contender> all, firsthand;
+        bool self_relayed = false;
         for (const Holder& h : holders) {
-          uint64_t score = RendezvousScore(sha256, h.device, r.receiver.device_id);
-          if (score <= best_score) continue;
           holds.Bind(1, h.name).Bind(2, sha256);
           bool has = holds.Step();
           holds.Reset();
-          if (has) {
-            best = &h;
-            best_score = score;
-          }
+          if (!has) continue;
+          Contender c{&h, RendezvousScore(sha256, h.device, r.receiver.device_id)};
+          all.push_back(c);
+          sent_to.Bind(1, h.name).Bind(2, sha256);
+          bool we_sent_it = sent_to.Step();
+          sent_to.Reset();
+          if (!we_sent_it) firsthand.push_back(c);
+          if (!self_relayed && r.relayed_from && r.relayed_from(h.name, sha256)) self_relayed = true;
         }
-        queue = best == nullptr || best->stale || r.now - missing_since > r.fallback_seconds;
+        Contender self{nullptr, RendezvousScore(sha256, r.self_device, r.receiver.device_id)};
+        all.push_back(self);
+        if (!self_relayed) firsthand.push_back(self);
+        const std::vector<Contender>& field = firsthand.empty() ? all : firsthand;
+        const Contender* best = &field.front();
+        for (const Contender& c : field)
+          if (c.score > best->score) best = &c;
+        bool expired = r.now - missing_since > r.fallback_seconds;
+        if (best->holder == nullptr) queue = !others_unknown || expired;
+        else queue = best->holder->stale || expired;
       }
       if (queue) ++change->queued;
       else ++change->deferred;
@@ -239,6 +270,12 @@ Status OutboxStore::Recompute(const OutboxRequest& r, OutboxChange* change) {
       sent.Bind(1, peer).Bind(2, pass);
       if (sent.Step()) change->newly_sent = sent.Int(0);
     }
+    Statement remember = db_->Prepare(
+        "INSERT OR IGNORE INTO syncd_exchange_sent (peer, sha256) SELECT o.peer, o.sha256 FROM syncd_outbox o "
+        "WHERE o.peer = ?1 AND o.pass != ?2 AND o.linked = 1 AND EXISTS "
+        "(SELECT 1 FROM syncd_catalog_entries c WHERE c.source = ?1 AND c.sha256 = o.sha256)");
+    remember.Bind(1, peer).Bind(2, pass);
+    remember.Run();
     Statement leave = db_->Prepare("UPDATE syncd_outbox SET queued = 0 WHERE peer = ? AND pass != ?");
     leave.Bind(1, peer).Bind(2, pass);
     leave.Run();

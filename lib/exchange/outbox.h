@@ -17,7 +17,12 @@
 // highest RendezvousScore sends it; this node queues it only when it ranks
 // first, or when the image has been missing from the receiver's catalog
 // for longer than the fallback, or the catalog of the first-ranked holder
-// has not changed for that long (it may be away). Once queued an image
+// has not changed for that long (it may be away). Holders that got the
+// image from another holder are left out of the ranking by both (the
+// sender remembers what it sent to whom, the relay what it imported from
+// whom), so a copy that just arrived does not make a second sender. While
+// the catalog of another peer has not arrived yet, nothing new is queued
+// (until the fallback): who holds what is not known. Once queued an image
 // stays queued until the receiver's catalog lists it (no flapping between
 // senders); then its hardlink is removed and it counts as sent. If the
 // receiver's catalog loses it again, it is a candidate again.
@@ -28,6 +33,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,6 +53,10 @@ struct OutboxRequest {
   std::vector<Peer> others;   // the other configured peers
   int64_t now = 0;            // unix seconds
   int64_t fallback_seconds = 1800;
+  // Whether this archive's copy of `sha256` was imported from the other
+  // peer `holder` (so that peer, which knows it sent it to us, sends it on
+  // to the receiver itself: we do not relay it). Null: never.
+  std::function<bool(const std::string& holder, const std::string& sha256)> relayed_from;
 };
 
 struct OutboxChange {
