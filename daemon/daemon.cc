@@ -545,6 +545,9 @@ PassOptions Daemon::Options(const RemoteSource& source) {
   PassOptions o;
   o.hash_threads = HashThreads(instance_->config());
   o.should_stop = [this] { return stop_.load(); };
+  // An exchange folder holds only what is in flight, and a path may be
+  // delivered again after its image was lost here (healing): look again.
+  o.recheck_final = source.exchange;
   std::string name = source.name;
   o.on_outcome = [this, name](const std::string& rel, const ImportOutcome& outcome) {
     LogOutcome(name, rel, outcome);

@@ -13,6 +13,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -31,6 +32,12 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto kConverge = 600s;  // a hang guard, not a performance bound
+
+// INDAFOTO_EXCHANGE_FILE_SIZE=BYTES overrides the image size (bench/README.md).
+int64_t FileSize(int64_t fallback) {
+  const char* v = std::getenv("INDAFOTO_EXCHANGE_FILE_SIZE");
+  return v && *v ? std::stoll(v) : fallback;
+}
 
 struct Node {
   std::string name;
@@ -94,7 +101,7 @@ class Exchange {
       spec.ids = archives[i].second;
       spec.universe_seed = 9;
       spec.variant = static_cast<uint32_t>(i + 1);
-      spec.file_size = file_size;
+      spec.file_size = FileSize(file_size);
       REQUIRE(GenerateArchive(spec, nullptr).ok());
       n->initial_sha = ShaSet(n->db());
       SyncthingInstance::Options o;
@@ -276,20 +283,35 @@ TEST_CASE("exchange: a pair overlapping 70% converges to the union and deleted i
   Node& b = ex.node("B");
   CHECK(QueryInt(b.db(), "SELECT COUNT(*) FROM sync_records WHERE remote_source = 'A' AND status = 'imported'") == 300);
 
-  // Healing: B loses 20 of the images both held (files and rows), and
-  // republishes (its daemon notices the database change); A sends them back.
-  std::vector<std::string> lost = QueryStrings(
-      b.db(), "SELECT local_path FROM images WHERE url IN (SELECT url FROM images ORDER BY id LIMIT 20 OFFSET 100)");
+  // Healing: B loses 20 images (files and rows), 10 it held from the
+  // start (A holds them too) and 10 it had received from A, and its daemon
+  // republishes (it notices the database change); A sends them back.
+  const std::string lost_ids =
+      "(SELECT id FROM (SELECT id FROM images WHERE id NOT IN (SELECT image_id FROM sync_records "
+      "WHERE image_id IS NOT NULL) "
+      "ORDER BY id LIMIT 10 OFFSET 100) "
+      "UNION SELECT image_id FROM (SELECT image_id FROM sync_records WHERE remote_source = 'A' AND status = "
+      "'imported' ORDER BY id LIMIT 10 OFFSET 50))";
+  std::vector<std::string> lost = QueryStrings(b.db(), "SELECT local_path FROM images WHERE id IN " + lost_ids);
   REQUIRE(lost.size() == 20);
-  for (const auto& p : lost) REQUIRE(fs::remove(b.dir / p));
-  ExecSql(b.db(),
-          "DELETE FROM image_tags WHERE image_id IN (SELECT id FROM images ORDER BY id LIMIT 20 OFFSET 100);"
-          "DELETE FROM image_albums WHERE image_id IN (SELECT id FROM images ORDER BY id LIMIT 20 OFFSET 100);"
-          "DELETE FROM image_collections WHERE image_id IN (SELECT id FROM images ORDER BY id LIMIT 20 OFFSET 100);"
-          "DELETE FROM images WHERE id IN (SELECT id FROM images ORDER BY id LIMIT 20 OFFSET 100);");
+  int64_t lost_bytes = 0, in_before = 0, in_after = 0, out = 0;
+  for (const auto& p : lost) {
+    lost_bytes += static_cast<int64_t>(fs::file_size(b.dir / p));
+    REQUIRE(fs::remove(b.dir / p));
+  }
+  ConnectionTotals(b.st, &in_before, &out);
+  ExecSql(b.db(), "CREATE TEMP TABLE lost AS SELECT id FROM images WHERE id IN " + lost_ids + ";" +
+                      "DELETE FROM image_tags WHERE image_id IN (SELECT id FROM lost);"
+                      "DELETE FROM image_albums WHERE image_id IN (SELECT id FROM lost);"
+                      "DELETE FROM image_collections WHERE image_id IN (SELECT id FROM lost);"
+                      "DELETE FROM images WHERE id IN (SELECT id FROM lost);");
   REQUIRE(ShaSet(b.db()).size() == 1280);
   ex.WaitConverged(want);
   ex.CheckInvariants();
+  ConnectionTotals(b.st, &in_after, &out);
+  std::printf("exchange healing: B received %lld bytes over the network to heal %lld bytes of lost images\n",
+              static_cast<long long>(in_after - in_before), static_cast<long long>(lost_bytes));
+  CHECK(in_after - in_before >= lost_bytes);
   ex.StopAll();
 }
 
