@@ -209,3 +209,77 @@ TEST_CASE("exchange folder ids are per direction and the same on both sides", "[
 }
 
 }  // namespace indafoto
+
+namespace indafoto {
+
+TEST_CASE("a relayed copy makes no second sender, and nothing is queued before every peer's catalog is known",
+          "[exchange]") {
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  Fixture f;
+  f.Load(kSelfCatalog, Imgs(0, 100));
+  f.Load("bob", {});
+  // Carol's catalog has not arrived: we do not know whether she holds
+  // these too and ranks first, so we wait (until the fallback).
+  OutboxChange c = f.Recompute(kBob, {kBob, kCarol}, now);
+  CHECK(c.candidates == 100);
+  CHECK(c.queued == 0);
+  c = f.Recompute(kBob, {kBob, kCarol}, now + 1801);
+  CHECK(c.queued == 100);
+
+  // We got all 100 from carol, who exchanges with bob: she sends them to
+  // bob herself (she knows she sent them to us), whoever ranks first.
+  Fixture g;
+  g.Load(kSelfCatalog, Imgs(0, 100));
+  g.Load("bob", {});
+  g.Load("carol", Imgs(0, 100));
+  REQUIRE(g.outbox.SetPeerMembers("carol", {kBob.device_id, kMe}, {}, "c").ok());
+  OutboxRequest r;
+  r.self_device = kMe;
+  r.receiver = kBob;
+  r.others = {kBob, kCarol};
+  r.now = now;
+  r.relayed_from = [](const std::string& holder, const std::string&) { return holder == "carol"; };
+  REQUIRE(g.outbox.Recompute(r, &c).ok());
+  CHECK(c.candidates == 100);
+  CHECK(c.queued == 0);
+  r.relayed_from = nullptr;
+  Fixture h;  // the same without the relay: about half each
+  h.Load(kSelfCatalog, Imgs(0, 100));
+  h.Load("bob", {});
+  h.Load("carol", Imgs(0, 100));
+  REQUIRE(h.outbox.SetPeerMembers("carol", {kBob.device_id, kMe}, {}, "c").ok());
+  REQUIRE(h.outbox.Recompute(r, &c).ok());
+  CHECK(c.queued > 20);
+  CHECK(c.queued < 80);
+}
+
+TEST_CASE("what we sent to a peer does not make that peer a sender in our ranking", "[exchange]") {
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  Fixture f;
+  fs::path root = f.dir.path() / "archive";
+  for (int i = 0; i < 100; ++i) {
+    fs::create_directories((root / Img(i).rel_path).parent_path());
+    std::ofstream(root / Img(i).rel_path) << "image " << i;
+  }
+  f.Load(kSelfCatalog, Imgs(0, 100));
+  f.Load("bob", {});
+  f.Load("carol", {});
+  REQUIRE(f.outbox.SetPeerMembers("carol", {kBob.device_id, kMe}, {}, "c").ok());
+  // Carol lacks all 100: we are the only holder, they go to her outbox.
+  OutboxChange c = f.Recompute(kCarol, {kBob, kCarol}, now);
+  CHECK(c.queued == 100);
+  REQUIRE(f.outbox.SyncFiles("carol", root, f.dir.path() / "to-carol", &c).ok());
+  CHECK(c.linked == 100);
+  // Carol imported them and lists them; bob still lacks them. Carol ranks
+  // first for some, but she got them from us: we send them all to bob.
+  f.Load("carol", Imgs(0, 100));
+  c = f.Recompute(kCarol, {kBob, kCarol}, now);
+  CHECK(c.newly_sent == 100);
+  c = f.Recompute(kBob, {kBob, kCarol}, now);
+  CHECK(c.candidates == 100);
+  CHECK(c.queued == 100);
+}
+
+}  // namespace indafoto
