@@ -9,6 +9,7 @@
 // Figures (bytes received over the network per node vs bytes of images new
 // to it) are printed; the bounds asserted are generous, never times.
 #include <catch2/catch.hpp>
+#include <rapidjson/document.h>
 #include <sys/stat.h>
 
 #include <csignal>
@@ -282,6 +283,26 @@ TEST_CASE("exchange: a pair overlapping 70% converges to the union and deleted i
   // ended empty while the archive keeps the files.
   Node& b = ex.node("B");
   CHECK(QueryInt(b.db(), "SELECT COUNT(*) FROM sync_records WHERE remote_source = 'A' AND status = 'imported'") == 300);
+  // `status` per peer: A's catalog of B, what A sent B and received from it.
+  {
+    Node& a_node = ex.node("A");
+    ProcessResult st = RunProcess({BinaryPath("indafoto-syncd"), "status", "--json", "--config", a_node.config.string()});
+    INFO(st.output);
+    rapidjson::Document d;
+    d.Parse(st.output.c_str());
+    REQUIRE(d.IsObject());
+    REQUIRE(d.HasMember("peers"));
+    REQUIRE(d["peers"].Size() == 1);
+    const auto& p = d["peers"][0];
+    CHECK(std::string(p["name"].GetString()) == "B");
+    CHECK(p["in_catalog"].GetInt64() == 1300);
+    CHECK(p["queued"].GetInt64() == 0);
+    CHECK(p["sent"].GetInt64() == 300);
+    CHECK(p["received"].GetInt64() == 300);
+    CHECK(p["catalog_at"].IsString());
+    ProcessResult text = RunProcess({BinaryPath("indafoto-syncd"), "status", "--config", a_node.config.string()});
+    CHECK(text.output.find("peer B: catalog 1300 entries") != std::string::npos);
+  }
 
   // Healing: B loses 20 images (files and rows), 10 it held from the
   // start (A holds them too) and 10 it had received from A, and its daemon
