@@ -143,6 +143,11 @@ int Recompute(const fs::path& dir, int64_t grow, int64_t images, int64_t overlap
   auto t0 = std::chrono::steady_clock::now();
   OutboxChange c;
   if (Status s = outbox.Recompute(req, &c); !s.ok()) return Fail(s);
+  if (c.unchanged) {
+    std::printf("recompute: %.3f s: skipped, no catalog changed; peak RSS %.1f MiB\n", Seconds(t0),
+                PeakRssKib() / 1024.0);
+    return 0;
+  }
   std::printf("recompute: %.2f s, %lld candidates, %lld queued, %lld left the queue; peak RSS %.1f MiB\n",
               Seconds(t0), static_cast<long long>(c.candidates), static_cast<long long>(c.queued),
               static_cast<long long>(c.newly_sent), PeakRssKib() / 1024.0);

@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS syncd_exchange_peers (
     peer TEXT PRIMARY KEY,
     members_fingerprint TEXT,          -- catalog fingerprint the members below came with
     pass INTEGER NOT NULL DEFAULT 0,
-    sent INTEGER NOT NULL DEFAULT 0    -- images that left the outbox because the peer listed them
+    sent INTEGER NOT NULL DEFAULT 0,   -- images that left the outbox because the peer listed them
+    inputs TEXT                        -- catalog generations the last Recompute saw
 );
 -- Device IDs a peer's manifest says it exchanges with.
 CREATE TABLE IF NOT EXISTS syncd_exchange_links (
@@ -77,6 +78,8 @@ void RemoveEmptyParents(const fs::path& root, fs::path file) {
 Status OutboxStore::Open(Database* db, OutboxStore* out) {
   try {
     db->Exec(kOutboxSchemaSql);
+    if (!db->HasColumn("syncd_exchange_peers", "inputs"))  // state made by an earlier build of this branch
+      db->Exec("ALTER TABLE syncd_exchange_peers ADD COLUMN inputs TEXT");
   } catch (const SqliteError& e) {
     return e.ToStatus();
   }
@@ -93,6 +96,8 @@ Status OutboxStore::SetPeerMembers(const std::string& peer, const std::vector<st
         "ON CONFLICT(peer) DO UPDATE SET members_fingerprint = excluded.members_fingerprint");
     up.Bind(1, peer).Bind(2, fingerprint);
     up.Run();
+    // Who exchanges with whom decides the senders of every outbox.
+    db_->Exec("UPDATE syncd_exchange_peers SET inputs = NULL");
     Statement del_links = db_->Prepare("DELETE FROM syncd_exchange_links WHERE peer = ?");
     del_links.Bind(1, peer);
     del_links.Run();
@@ -141,6 +146,30 @@ Status OutboxStore::Recompute(const OutboxRequest& r, OutboxChange* change) {
       if (!q.Step()) return Status::Ok();
     }
     change->receiver_catalog = true;
+    // The catalogs the result depends on, by generation. Unchanged, and no
+    // image waiting for another holder (whose fallback is a matter of
+    // time): the queue is what it was, nothing to do.
+    std::string inputs;
+    {
+      Statement gen = db_->Prepare("SELECT generation FROM syncd_catalog_sources WHERE source = ?");
+      auto add = [&](const std::string& source) {
+        gen.Bind(1, source);
+        inputs += source + "=" + (gen.Step() ? std::to_string(gen.Int(0)) : std::string("-")) + ";";
+        gen.Reset();
+      };
+      add(kSelfCatalog);
+      add(peer);
+      for (const Peer& o : r.others) add(o.name);
+      inputs += r.self_device;
+      Statement last = db_->Prepare(
+          "SELECT p.inputs, EXISTS (SELECT 1 FROM syncd_outbox o WHERE o.peer = p.peer AND o.queued = 0 AND "
+          "o.linked = 0) FROM syncd_exchange_peers p WHERE p.peer = ?");
+      last.Bind(1, peer);
+      if (last.Step() && !last.IsNull(0) && last.Text(0) == inputs && last.Int(1) == 0) {
+        change->unchanged = true;
+        return Status::Ok();
+      }
+    }
     Transaction t(*db_);
     int64_t pass = 1;
     {
@@ -282,8 +311,9 @@ Status OutboxStore::Recompute(const OutboxRequest& r, OutboxChange* change) {
     Statement drop = db_->Prepare("DELETE FROM syncd_outbox WHERE peer = ? AND pass != ? AND linked = 0");
     drop.Bind(1, peer).Bind(2, pass);
     drop.Run();
-    Statement up = db_->Prepare("UPDATE syncd_exchange_peers SET pass = ?, sent = sent + ? WHERE peer = ?");
-    up.Bind(1, pass).Bind(2, change->newly_sent).Bind(3, peer);
+    Statement up =
+        db_->Prepare("UPDATE syncd_exchange_peers SET pass = ?, sent = sent + ?, inputs = ? WHERE peer = ?");
+    up.Bind(1, pass).Bind(2, change->newly_sent).Bind(3, inputs).Bind(4, peer);
     up.Run();
     t.Commit();
     return Status::Ok();

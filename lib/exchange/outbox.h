@@ -61,6 +61,7 @@ struct OutboxRequest {
 
 struct OutboxChange {
   bool receiver_catalog = false;  // false: the receiver's catalog has not arrived; nothing computed
+  bool unchanged = false;  // no catalog changed since the last Recompute and nothing waits: skipped
   int64_t candidates = 0;  // images the receiver lacks (not banned)
   int64_t queued = 0;      // of them, queued here (ranked first or fallback)
   int64_t deferred = 0;    // left to a higher-ranked holder for now
@@ -95,7 +96,9 @@ class OutboxStore {
 
   // Recomputes the queue of `r.receiver` in one transaction (streaming the
   // candidates from the catalog indexes). Files are not touched: call
-  // SyncFiles next.
+  // SyncFiles next. Skipped (change->unchanged) when none of the catalogs
+  // it reads changed since the last one (CatalogStore generations) and no
+  // image waits for another holder: an idle exchange costs nothing.
   Status Recompute(const OutboxRequest& r, OutboxChange* change);
   // Makes `outbox_dir` hold exactly the queued images of `peer`: hardlinks
   // of `image_root/<path>` at `outbox_dir/<path>` (never a copy: a link

@@ -283,3 +283,25 @@ TEST_CASE("what we sent to a peer does not make that peer a sender in our rankin
 }
 
 }  // namespace indafoto
+
+namespace indafoto {
+
+TEST_CASE("a recompute with no catalog changed and nothing waiting is skipped", "[exchange]") {
+  Fixture f;
+  f.Load(kSelfCatalog, Imgs(0, 10));
+  f.Load("bob", Imgs(0, 5));
+  OutboxChange c = f.Recompute(kBob);
+  CHECK_FALSE(c.unchanged);
+  CHECK(c.queued == 5);
+  c = f.Recompute(kBob);
+  CHECK(c.unchanged);
+  f.Load("bob", Imgs(0, 6));  // a new catalog generation
+  c = f.Recompute(kBob);
+  CHECK_FALSE(c.unchanged);
+  CHECK(c.queued == 4);
+  REQUIRE(f.outbox.SetPeerMembers("bob", {kMe}, {}, "m").ok());  // members count too
+  c = f.Recompute(kBob);
+  CHECK_FALSE(c.unchanged);
+}
+
+}  // namespace indafoto
