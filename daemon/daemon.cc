@@ -173,20 +173,19 @@ int Daemon::Run() {
                config_.database_path.string(), config_.image_root.string(), config_.sources.size(),
                config_.reconcile_interval_seconds);
 
-  if (!config_.peers.empty()) {
-    if (Status s = CheckExchangeRoot(config_); !s.ok()) {
-      spdlog::error("{}", s.message());
-      return kExitUsage;
-    }
-    if (Status s = Exchange::Open(instance_.get(), &exchange_); !s.ok()) {
-      spdlog::error("exchange: cannot open its tables in the state database: {}", s.ToString());
-      return kExitRuntime;
-    }
+  // Always opened (peers may come with a SIGHUP); idle without peers.
+  if (Status s = CheckExchangeRoot(config_); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return kExitUsage;
+  }
+  if (Status s = Exchange::Open(instance_.get(), &exchange_); !s.ok()) {
+    spdlog::error("exchange: cannot open its tables in the state database: {}", s.ToString());
+    return kExitRuntime;
   }
   // Short busy timeout: a heartbeat is not worth stalling the event loop.
   Database::Open(config_.state_path.string(), Database::Mode::kReadWrite, 2000, &heartbeat_db_);
   RequestReconcile("start");
-  if (config_.publish.enabled || exchange_) publish_requested_ = true;
+  if (config_.publish.enabled || !config_.peers.empty()) publish_requested_ = true;
   WaitForSignal();
   Spawn(ImportLoop(), "import loop");
   Spawn(EventLoop(), "event loop");
@@ -252,6 +251,10 @@ void Daemon::ReloadConfig() {
   fresh.database_path = config_.database_path;
   fresh.image_root = config_.image_root;
   fresh.state_path = config_.state_path;
+  if (Status s = CheckExchangeRoot(fresh); !s.ok()) {
+    spdlog::error("SIGHUP: configuration not reloaded, keeping the previous one: {}", s.message());
+    return;
+  }
   if (!my_device_.empty()) AssignExchangeFolderIds(my_device_, &fresh);
   InitLogging(fresh.log_level);
   config_ = std::move(fresh);
@@ -712,8 +715,8 @@ net::awaitable<void> Daemon::Housekeeping() {
   int64_t data_version = -1;
   auto last_change = Clock::time_point::min();
   bool unpublished = false;
-  if (config_.publish.enabled || exchange_)
-    Database::Open(config_.database_path.string(), Database::Mode::kReadOnly, 1000, &watch);
+  // Opened also without publishing: peers may come with a SIGHUP.
+  Database::Open(config_.database_path.string(), Database::Mode::kReadOnly, 1000, &watch);
   // The baseline is read now, before the start-up publish has read the
   // database: a change in between is then seen, never missed.
   auto read_data_version = [&watch]() -> int64_t {
@@ -737,7 +740,7 @@ net::awaitable<void> Daemon::Housekeeping() {
     if (watchdog) sd_notify(0, "WATCHDOG=1");
     auto now = Clock::now();
 
-    if ((config_.publish.enabled || exchange_) && watch.is_open()) {
+    if ((config_.publish.enabled || !config_.peers.empty()) && watch.is_open()) {
       int64_t version = read_data_version();
       if (version >= 0 && data_version >= 0 && version != data_version) {
         if (!unpublished)

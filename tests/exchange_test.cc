@@ -239,6 +239,11 @@ class Exchange {
                   label.c_str(), n->name.c_str(), static_cast<long long>(in), static_cast<long long>(fresh), ratio,
                   static_cast<long long>(out), static_cast<long long>(twice), static_cast<long long>(catalogs));
       ratios[n->name] = ratio;
+      // Each image crosses once: an image delivered to a node that already
+      // held it is what a second sender costs (generous bound).
+      int64_t new_images = static_cast<int64_t>(ShaSet(n->db()).size() - n->initial_sha.size());
+      INFO(n->name);
+      CHECK(twice * 10 <= new_images);
     }
     std::fflush(stdout);
     return ratios;
