@@ -130,17 +130,23 @@ class Statement {
 // after work was done.
 class Transaction {
  public:
-  explicit Transaction(Database& db, bool immediate = true);
+  explicit Transaction(Database& db, bool immediate = true);  // throws SqliteError
+  // The form for code outside the modules that own SQL: never throws;
+  // *began says whether BEGIN IMMEDIATE succeeded (if not, the object does
+  // nothing and TryCommit returns the same error).
+  Transaction(Database& db, Status* began);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
-  void Commit();
+  void Commit();  // throws SqliteError
+  Status TryCommit();
   // Rolls back now (before other work on the connection); idempotent.
   void Rollback();
 
  private:
   Database& db_;
   bool done_ = false;
+  Status began_;
 };
 
 }  // namespace indafoto
