@@ -263,7 +263,7 @@ TEST_CASE("image_root inside a received folder, or a symlink to it, is refused n
   INFO(r.output);
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("'image_root'") != std::string::npos);
-  CHECK(r.output.find("remote_sources[0].received_folder") != std::string::npos);
+  CHECK(r.output.find("remote_sources[0].local_path") != std::string::npos);
 
   fs::create_directory_symlink(f.a_dir / "indafoto_archive", f.tmp.path() / "looks-elsewhere");
   std::ofstream(f.config) << R"({"database_path": "A/indafoto.db",

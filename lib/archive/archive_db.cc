@@ -3,6 +3,7 @@
 #include <system_error>
 #include <unordered_map>
 
+#include "lib/archive/crawler_db.h"
 #include "lib/archive/crawler_schema.h"
 
 namespace indafoto {
@@ -103,21 +104,19 @@ Status ArchiveDb::Prepare(bool read_only) {
       if (db_.HasColumn("images", "sha256_hash"))
         db_.Exec("CREATE INDEX IF NOT EXISTS idx_images_sha256 ON images(sha256_hash)");
       t.Commit();
-    } else if (!db_.HasTable("images")) {
-      return Status::Invalid("database has no images table: not an indafoto crawler database");
+    }
+    CrawlerSchema schema;
+    if (Status s = ProbeCrawlerSchema(db_, &schema); !s.ok()) {
+      if (s.code() == Status::Code::kCorrupt && read_only && !db_.HasTable("images"))
+        return Status::Invalid("database has no images table: not an indafoto crawler database");
+      return s;
     }
     has_sync_records_ = db_.HasTable("sync_records");
     has_author_subfolders_ = db_.HasTable("syncd_author_subfolders");
     read_only_ = read_only;
-    has_banned_authors_ = db_.HasTable("banned_authors");
-    image_columns_.clear();
-    for (std::string_view c : kImageColumns) {
-      if (db_.HasColumn("images", std::string(c))) image_columns_.emplace_back(c);
-    }
-    std::string sample;
-    Statement s = db_.Prepare("SELECT local_path FROM images WHERE local_path IS NOT NULL AND local_path != '' ORDER BY id DESC LIMIT 1");
-    if (s.Step()) sample = s.Text(0);
-    path_style_ = LocalPathStyle::Learn(sample, database_dir_, image_root_);
+    has_banned_authors_ = schema.has_banned_authors;
+    image_columns_ = schema.image_columns;
+    path_style_ = LocalPathStyle::Learn(schema.sample_local_path, database_dir_, image_root_);
     return Status::Ok();
   } catch (const SqliteError& e) {
     Status s = e.ToStatus();

@@ -248,9 +248,9 @@ Transaction::~Transaction() {
   }
 }
 
-Transaction::Transaction(Database& db, Status* began) : db_(db) {
+Transaction::Transaction(Database& db, Status* began, bool immediate) : db_(db) {
   try {
-    db_.Exec("BEGIN IMMEDIATE");
+    db_.Exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN");
   } catch (const SqliteError& e) {
     began_ = e.ToStatus();
     done_ = true;

@@ -134,7 +134,7 @@ class Transaction {
   // The form for code outside the modules that own SQL: never throws;
   // *began says whether BEGIN IMMEDIATE succeeded (if not, the object does
   // nothing and TryCommit returns the same error).
-  Transaction(Database& db, Status* began);
+  Transaction(Database& db, Status* began, bool immediate = true);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
