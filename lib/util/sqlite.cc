@@ -222,11 +222,6 @@ std::string Statement::Text(int i) const {
   return std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(stmt_, i));
 }
 
-std::optional<std::string> Statement::OptText(int i) const {
-  if (IsNull(i)) return std::nullopt;
-  return Text(i);
-}
-
 Value Statement::Column(int i) const {
   switch (sqlite3_column_type(stmt_, i)) {
     case SQLITE_INTEGER: return Value::Integer(Int(i));

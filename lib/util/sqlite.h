@@ -108,12 +108,10 @@ class Statement {
   void Reset();  // also clears bindings
 
   int ColumnCount() const { return sqlite3_column_count(stmt_); }
-  std::string ColumnName(int i) const { return sqlite3_column_name(stmt_, i); }
   bool IsNull(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
   int64_t Int(int i) const { return sqlite3_column_int64(stmt_, i); }
   double Real(int i) const { return sqlite3_column_double(stmt_, i); }
   std::string Text(int i) const;
-  std::optional<std::string> OptText(int i) const;
   Value Column(int i) const;
 
  private:
