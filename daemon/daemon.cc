@@ -1,3 +1,6 @@
+// Over 450 lines: the coroutines of the event loop share one Daemon object
+// (Syncthing connection, events, timers, signals, jobs); health and the
+// job queue are their own units (health.h, job_queue.h).
 #include "daemon/daemon.h"
 
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.

@@ -1,3 +1,5 @@
+// Over 450 lines: one class, every query and write the importer and the
+// reports make on indafoto.db, each behind a Status at the module edge.
 #include "lib/archive/archive_db.h"
 
 #include <system_error>

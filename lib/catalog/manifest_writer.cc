@@ -1,3 +1,5 @@
+// Over 450 lines: the manifest directory writer and the publish pass that
+// feeds it share the format's invariants (docs/manifest.md).
 #include "lib/catalog/manifest_writer.h"
 
 #include <dirent.h>

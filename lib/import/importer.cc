@@ -1,3 +1,6 @@
+// Over 450 lines on purpose: Decide and Apply of one delivery read best
+// side by side (every outcome and its commit), and they share the
+// placement-journal protocol described in importer.h.
 #include "lib/import/importer.h"
 
 #include <spdlog/spdlog.h>
