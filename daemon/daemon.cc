@@ -70,7 +70,7 @@ constexpr auto kManifestIndexSettle = 50ms;
 constexpr auto kMissingFolderGrace = 10min;
 
 bool IsManifestPath(const std::string& item) {
-  return item.rfind(std::string(kManifestDir) + "/", 0) == 0 || item == kManifestDir;
+  return item.rfind(std::string(kManifestDirName) + "/", 0) == 0 || item == kManifestDirName;
 }
 
 }  // namespace
@@ -399,7 +399,7 @@ void Daemon::HandleEvent(const SyncthingEvent& e) {
   if (IsManifestPath(e.item)) {
     if (e.IsFileReceived()) {
       reloads_requested_.insert(source->name);
-      bool index = e.item == std::string(kManifestDir) + "/manifest.json";
+      bool index = e.item == std::string(kManifestDirName) + "/" + std::string(kManifestFileName);
       reload_timer_.expires_after(index ? kManifestIndexSettle : kManifestSettle);
     }
     return;
