@@ -60,13 +60,12 @@ constexpr auto kMaxBackoff = 60s;
 constexpr auto kTick = 5s;
 constexpr auto kProgressInterval = 30s;
 constexpr int kLongPollSeconds = 60;
-// Manifest files arrive one by one; reload once they have settled. The
-// index (manifest.json) names every part: once it has arrived, waiting long
-// only delays the files that wait for the catalog, so it settles faster (a
-// part still missing then fails the load as NotFound, and the part's own
-// arrival schedules the next one).
-constexpr auto kManifestSettle = 500ms;
-constexpr auto kManifestIndexSettle = 50ms;
+// Manifest files arrive one by one; a reload follows shortly after the
+// last one seen. An attempt made before every part is there fails at once
+// as NotFound (ManifestReader stats every part before reading any), and
+// the next arrival schedules the next attempt, so waiting longer would only
+// delay the files that wait for the catalog.
+constexpr auto kManifestSettle = 50ms;
 constexpr auto kMissingFolderGrace = 10min;
 
 bool IsManifestPath(const std::string& item) {
@@ -399,8 +398,7 @@ void Daemon::HandleEvent(const SyncthingEvent& e) {
   if (IsManifestPath(e.item)) {
     if (e.IsFileReceived()) {
       reloads_requested_.insert(source->name);
-      bool index = e.item == std::string(kManifestDirName) + "/" + std::string(kManifestFileName);
-      reload_timer_.expires_after(index ? kManifestIndexSettle : kManifestSettle);
+      reload_timer_.expires_after(kManifestSettle);
     }
     return;
   }
