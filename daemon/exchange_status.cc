@@ -1,5 +1,7 @@
 #include "daemon/exchange_status.h"
 
+#include <map>
+
 #include "lib/archive/archive_db.h"
 #include "lib/exchange/outbox.h"
 
@@ -13,7 +15,8 @@ std::vector<PeerStatus> CollectPeerStatus(Instance& instance) {
     PeerStatus p;
     p.name = peer.name;
     p.device_id = peer.device_id;
-    p.in_catalog = std::max<int64_t>(0, instance.catalog().Count(peer.name));
+    int64_t entries = 0;
+    if (instance.catalog().Count(peer.name, &entries).ok()) p.in_catalog = entries;
     OutboxStats st;
     if (outbox.Stats(peer.name, &st).ok()) {
       p.queued = st.queued;
@@ -21,8 +24,8 @@ std::vector<PeerStatus> CollectPeerStatus(Instance& instance) {
       p.sent = st.sent;
     }
     try {
-      auto counts = instance.archive().StatusCounts(peer.name);
-      p.received = counts["imported"];
+      std::map<std::string, int64_t> counts;
+      if (instance.archive().StatusCounts(peer.name, &counts).ok()) p.received = counts["imported"];
       if (instance.state().HasTable("syncd_catalog_sources")) {
         Statement q = instance.state().Prepare("SELECT loaded_at FROM syncd_catalog_sources WHERE source = ?");
         q.Bind(1, peer.name);

@@ -1,5 +1,7 @@
 #include "lib/config/config.h"
 
+#include <thread>
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
@@ -147,7 +149,7 @@ Status CheckPathsApart(const Config& c) {
     received.push_back({(c.sources[i].exchange ? "exchange_root (folder from peer '" + c.sources[i].name + "')"
                                                : "remote_sources[" + std::to_string(i) + "].local_path (source '" +
                                                      c.sources[i].name + "')"),
-                        resolve(c.sources[i].local_path)});
+                        resolve(c.sources[i].received_folder)});
   auto clash = [](const Named& a, const char* how, const Named& b) {
     return Status::Invalid("'" + a.key + "' " + a.path.string() + " " + how + " '" + b.key + "' " + b.path.string());
   };
@@ -219,12 +221,12 @@ Status ParseSources(const Json& list, Config* c) {
     RemoteSource src;
     RETURN_IF_ERROR(r.String("name", &src.name));
     RETURN_IF_ERROR(r.String("folder_id", &src.folder_id));
-    RETURN_IF_ERROR(r.Path("local_path", base, &src.local_path));
+    RETURN_IF_ERROR(r.Path("local_path", base, &src.received_folder));
     RETURN_IF_ERROR(r.Path("remote_db_path", base, &src.remote_db_path));
     RETURN_IF_ERROR(r.String("device_id", &src.device_id));
     RETURN_IF_ERROR(r.RejectUnknown());
     if (src.name.empty()) return Status::Invalid(r.Name("name") + " is required");
-    if (src.local_path.empty()) return Status::Invalid(r.Name("local_path") + " is required");
+    if (src.received_folder.empty()) return Status::Invalid(r.Name("local_path") + " is required");
     if (src.folder_id.empty()) src.folder_id = src.name;
     if (!names.insert(src.name).second)
       return Status::Invalid(r.Name("name") + ": source name '" + src.name + "' is used twice");
@@ -290,7 +292,7 @@ Status ParsePeers(const Json& list, Config* c) {
     src.name = p.name;
     src.device_id = p.device_id;
     src.exchange = true;
-    c->sources.push_back(std::move(src));  // local_path once exchange_root is known
+    c->sources.push_back(std::move(src));  // received_folder once exchange_root is known
   }
   return Status::Ok();
 }
@@ -302,6 +304,12 @@ std::filesystem::path ExchangeIncomingPath(const Config& c, const std::string& p
 }
 std::filesystem::path ExchangeOutgoingPath(const Config& c, const std::string& peer) {
   return c.exchange_root / ("to-" + peer);
+}
+
+int Config::HashThreads() const {
+  if (hash_threads > 0) return hash_threads;
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 2 : static_cast<int>(n);
 }
 
 const RemoteSource* Config::FindSource(const std::string& name) const {
@@ -375,7 +383,7 @@ Status ParseConfig(const std::string& json, const fs::path& path, Config* out) {
     if (c.key_path.empty()) c.key_path = c.state_path.parent_path() / "indafoto-syncd.key";
     if (c.exchange_root.empty()) c.exchange_root = c.image_root.parent_path() / ".indafoto-exchange";
     for (RemoteSource& src : c.sources) {
-      if (src.exchange) src.local_path = ExchangeIncomingPath(c, src.name);
+      if (src.exchange) src.received_folder = ExchangeIncomingPath(c, src.name);
     }
     RETURN_IF_ERROR(CheckPathsApart(c));
     *out = std::move(c);

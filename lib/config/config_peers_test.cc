@@ -37,7 +37,7 @@ TEST_CASE("Config peers become exchange sources under exchange_root", "[config][
   CHECK_FALSE(c.sources[0].exchange);
   CHECK(c.sources[1].exchange);
   CHECK(c.sources[1].name == "bob");
-  CHECK(c.sources[1].local_path == "/a/.indafoto-exchange/from-bob");
+  CHECK(c.sources[1].received_folder == "/a/.indafoto-exchange/from-bob");
   CHECK(c.sources[1].folder_id.empty());
   CHECK(ExchangeOutgoingPath(c, "bob") == "/a/.indafoto-exchange/to-bob");
 }
@@ -70,7 +70,7 @@ TEST_CASE("Config peer errors name the key", "[config][exchange]") {
                  "exchange_root"));
   CHECK(parse(R"([{"name": "b", "device_id": ")" + a + R"("}])", R"(, "exchange_root": "/srv/ex")").ok());
   CHECK(c.exchange_root == "/srv/ex");
-  CHECK(c.sources[1].local_path == "/srv/ex/from-b");
+  CHECK(c.sources[1].received_folder == "/srv/ex/from-b");
 }
 
 }  // namespace indafoto

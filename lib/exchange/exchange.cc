@@ -153,6 +153,18 @@ Status Exchange::Publish(const Config& config) {
 }
 
 Status Exchange::OnPeerCatalog(const Config& config, const std::string& peer) {
+  if (Status s = RefreshMembers(config, peer); !s.ok()) return s;
+  return RecomputeAll(config);
+}
+
+Status Exchange::Refresh(const Config& config) {
+  for (const Peer& p : config.peers) {
+    if (Status s = RefreshMembers(config, p.name); !s.ok()) return s;
+  }
+  return RecomputeAll(config);
+}
+
+Status Exchange::RefreshMembers(const Config& config, const std::string& peer) {
   const RemoteSource* src = config.FindSource(peer);
   if (!src || !src->exchange) return Status::Ok();
   std::string fingerprint = AcceptedFingerprint(instance_->state(), peer);
@@ -161,7 +173,7 @@ Status Exchange::OnPeerCatalog(const Config& config, const std::string& peer) {
     // from: same bytes (its SHA-256 is in the fingerprint), so its
     // signature was verified by that load.
     std::string text;
-    fs::path index = src->local_path / std::string(kManifestDirName) / std::string(kManifestFileName);
+    fs::path index = src->received_folder / std::string(kManifestDirName) / std::string(kManifestFileName);
     SignedManifest outer;
     ManifestPayload payload;
     if (ReadSmallRegularFile(index, "manifest", kMaxIndexBytes, &text).ok() &&
@@ -171,7 +183,7 @@ Status Exchange::OnPeerCatalog(const Config& config, const std::string& peer) {
         return s;
     }
   }
-  return RecomputeAll(config);
+  return Status::Ok();
 }
 
 Status Exchange::RecomputeAll(const Config& config) {

@@ -45,11 +45,17 @@ class Exchange {
   Status OnPeerCatalog(const Config& config, const std::string& peer);
   // Recomputes every peer's outbox and brings its folder in line.
   Status RecomputeAll(const Config& config);
+  // OnPeerCatalog for every peer at once (after a reconcile reloaded
+  // their catalogs), then RecomputeAll.
+  Status Refresh(const Config& config);
 
   OutboxStore& outbox() { return outbox_; }
 
  private:
   Status RecomputeOne(const Config& config, const Peer& peer);
+  // Reads the exchange members of `peer`'s manifest when its accepted
+  // catalog is not the one they were last read from.
+  Status RefreshMembers(const Config& config, const std::string& peer);
 
   Instance* instance_ = nullptr;
   OutboxStore outbox_;
