@@ -20,7 +20,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <set>
 
 #include "daemon/cli.h"
@@ -121,7 +120,7 @@ class Daemon {
 
   Config config_;  // io thread; jobs get copies of what they need
   std::unique_ptr<Instance> instance_;  // worker thread only (after Run starts it)
-  std::unique_ptr<Exchange> exchange_;  // worker thread; null without peers
+  std::unique_ptr<Exchange> exchange_;  // worker thread (after Run opens it); idle without peers
   std::string my_device_;               // io thread: our Syncthing device ID, once connected
   net::io_context io_;
   net::thread_pool worker_{1};
