@@ -249,6 +249,8 @@ void Daemon::ReloadConfig() {
   spdlog::info("SIGHUP: configuration reloaded from {} ({} source(s))", config_.config_path.string(),
                config_.sources.size());
   RequestReconcile("configuration reloaded");
+  // A new peer needs our manifest in its folder (unchanged ones cost nothing).
+  if (!config_.peers.empty()) jobs_.RequestPublish();
 }
 
 // ---------------------------------------------------------------------------

@@ -121,38 +121,53 @@ class Exchange {
   std::vector<std::unique_ptr<Node>>& nodes() { return nodes_; }
 
   // `links`: pairs of node names that exchange.
-  void Start(const std::vector<std::pair<std::string, std::string>>& links) {
-    std::map<std::string, std::vector<Node*>> peers;
+  // `links`: pairs of node names that exchange. Nodes in `later` start
+  // without peers (see AddPeersLater).
+  void Start(const std::vector<std::pair<std::string, std::string>>& links, const std::set<std::string>& later = {}) {
     for (auto& [a, b] : links) {
-      peers[a].push_back(&node(b));
-      peers[b].push_back(&node(a));
+      peers_[a].push_back(&node(b));
+      peers_[b].push_back(&node(a));
     }
-    for (auto& n : nodes_) {
-      n->config = tmp_.path() / (n->name + ".json");
-      std::ofstream c(n->config);
-      c << R"({"database_path": ")" << n->db().string() << R"(", "log_level": "debug",
-          "publish": {"enabled": false, "debounce_seconds": 1},
-          "syncthing": {"host": "127.0.0.1", "port": )"
-        << n->st.GuiPort() << R"(, "api_key": ")" << n->st.ApiKey() << R"("},
-          "peers": [)";
-      bool first = true;
-      for (Node* p : peers[n->name]) {
-        c << (first ? "" : ", ") << R"({"name": ")" << p->name << R"(", "device_id": ")" << p->st.DeviceId()
-          << R"("})";
-        first = false;
-      }
-      c << "]}\n";
-    }
+    for (auto& n : nodes_) WriteConfig(*n, !later.count(n->name));
     for (auto& n : nodes_)
       REQUIRE(n->daemon.Start({BinaryPath("indafoto-syncd"), "run", "--config", n->config.string()}, n->log()));
-    // Discovery's part: once a daemon has added its peer's device, tell
-    // Syncthing where that device listens.
-    for (auto& n : nodes_) {
-      for (Node* p : peers[n->name]) {
-        INFO(ReadFile(n->log()));
-        REQUIRE(WaitFor([&] { return HasDevice(n->st, p->st.DeviceId()); }, 120s));
-        REQUIRE(PatchDeviceAddress(n->st, p->st.DeviceId(), p->st.SyncAddress()).ok());
-      }
+    for (auto& n : nodes_)
+      if (!later.count(n->name)) GiveAddresses(*n);
+  }
+
+  // Writes `name`'s peers into its configuration and reloads its daemon
+  // (SIGHUP), as an operator adding a friend does.
+  void AddPeersLater(const std::string& name) {
+    Node& n = node(name);
+    WriteConfig(n, true);
+    n.daemon.Signal(SIGHUP);
+    GiveAddresses(n);
+  }
+
+  void WriteConfig(Node& n, bool with_peers) {
+    n.config = tmp_.path() / (n.name + ".json");
+    std::ofstream c(n.config);
+    c << R"({"database_path": ")" << n.db().string() << R"(", "log_level": "debug",
+          "publish": {"enabled": false, "debounce_seconds": 1},
+          "syncthing": {"host": "127.0.0.1", "port": )"
+      << n.st.GuiPort() << R"(, "api_key": ")" << n.st.ApiKey() << R"("},
+          "peers": [)";
+    bool first = true;
+    for (Node* p : with_peers ? peers_[n.name] : std::vector<Node*>{}) {
+      c << (first ? "" : ", ") << R"({"name": ")" << p->name << R"(", "device_id": ")" << p->st.DeviceId()
+        << R"("})";
+      first = false;
+    }
+    c << "]}\n";
+  }
+
+  // Discovery's part: once a daemon has added its peer's device, tell
+  // Syncthing where that device listens.
+  void GiveAddresses(Node& n) {
+    for (Node* p : peers_[n.name]) {
+      INFO(ReadFile(n.log()));
+      REQUIRE(WaitFor([&] { return HasDevice(n.st, p->st.DeviceId()); }, 120s));
+      REQUIRE(PatchDeviceAddress(n.st, p->st.DeviceId(), p->st.SyncAddress()).ok());
     }
   }
 
@@ -265,6 +280,7 @@ class Exchange {
  private:
   TempDir tmp_;
   std::vector<std::unique_ptr<Node>> nodes_;
+  std::map<std::string, std::vector<Node*>> peers_;
 };
 
 }  // namespace
@@ -368,6 +384,24 @@ TEST_CASE("exchange: a mesh of three converges with each image crossing the netw
     CHECK(r > 0.9);
     CHECK(r < 2.0);
   }
+  ex.StopAll();
+}
+
+TEST_CASE("exchange: a peer added to a running daemon by SIGHUP is set up and exchanged with", "[e2e][exchange]") {
+  Exchange ex({{"A", IdRange(1, 200)}, {"B", IdRange(101, 300)}}, 16 * 1024);
+  // B knows A from the start; A's daemon runs without peers.
+  ex.Start({{"A", "B"}}, {"A"});
+  Node& a = ex.node("A");
+  // A's archive stays as it was while A has not added B.
+  REQUIRE(WaitFor([&] { return ReadFile(ex.node("B").log()).find("created sendonly Syncthing folder") != std::string::npos; },
+                  120s));
+  CHECK_FALSE(HasDevice(a.st, ex.node("B").st.DeviceId()));
+  CHECK(ShaSet(a.db()) == a.initial_sha);
+  ex.AddPeersLater("A");
+  ex.WaitConverged(ex.Union());
+  ex.CheckInvariants();
+  ex.Report("peer added by SIGHUP");
+  CHECK(ReadFile(a.log()).find("SIGHUP: configuration reloaded") != std::string::npos);
   ex.StopAll();
 }
 
