@@ -80,16 +80,20 @@ Status Holders::Find(const std::string& query, WhereIs* out) {
           break;
         case HolderQueryKind::kSha256:
           if (!archive_->HasColumn("images", "sha256_hash")) break;
-          q = archive_->Prepare(LocalSelect(*archive_, " WHERE sha256_hash = ? ORDER BY id"));
+          q = archive_->Prepare(LocalSelect(*archive_, " WHERE sha256_hash = ?"));
           q->Bind(1, Lower(query));
           break;
         case HolderQueryKind::kUrl:
-          q = archive_->Prepare(LocalSelect(*archive_, " WHERE url = ? ORDER BY id"));
+          q = archive_->Prepare(LocalSelect(*archive_, " WHERE url = ?"));
           q->Bind(1, query);
           break;
       }
       if (q)
         while (q->Step()) out->local.push_back(ReadLocal(*q));
+      // Sorted here: an ORDER BY in the query could make SQLite walk the
+      // table in id order instead of probing the index.
+      std::sort(out->local.begin(), out->local.end(),
+                [](const LocalImageRef& a, const LocalImageRef& b) { return a.id < b.id; });
     }
     if (out->kind == HolderQueryKind::kSha256) shas.insert(Lower(query));
     if (out->kind == HolderQueryKind::kUrl) urls.insert(query);
@@ -99,18 +103,30 @@ Status Holders::Find(const std::string& query, WhereIs* out) {
     }
     if (!sources.empty()) {
       Statement by_sha = state_->Prepare(
-          "SELECT rel_path, sha256 FROM syncd_catalog_entries WHERE source = ? AND sha256 = ? ORDER BY rel_path");
-      Statement by_url = state_->Prepare(
-          "SELECT rel_path, sha256 FROM syncd_catalog_entries WHERE source = ? AND url = ? ORDER BY rel_path");
+          "SELECT rel_path FROM syncd_catalog_entries WHERE source = ? AND sha256 = ?");
+      // rel_path only: then the (source, url) index covers the query, and
+      // SQLite probes it instead of walking the source's whole primary key
+      // (seen without it: 30 ms per lookup at 100K entries).
+      Statement by_url = state_->Prepare("SELECT rel_path FROM syncd_catalog_entries WHERE source = ? AND url = ?");
+      Statement sha_of = state_->Prepare("SELECT sha256 FROM syncd_catalog_entries WHERE source = ? AND rel_path = ?");
       for (const std::string& source : sources) {
         std::map<std::string, CatalogHolding> found;  // by path: one entry per (source, path)
         auto collect = [&](Statement& q, const std::string& key, const char* how) {
           q.Bind(1, source).Bind(2, key);
-          while (q.Step()) {
-            CatalogHolding h{source, q.Text(0), q.IsNull(1) ? std::string() : q.Text(1), how};
-            found.emplace(h.rel_path, std::move(h));  // a sha256 match, found first, wins
-          }
+          std::vector<std::string> paths;
+          while (q.Step()) paths.push_back(q.Text(0));
           q.Reset();
+          for (std::string& path : paths) {
+            if (found.count(path)) continue;  // a sha256 match, found first, wins
+            std::string sha = key;
+            if (&q == &by_url) {
+              sha_of.Bind(1, source).Bind(2, path);
+              sha = sha_of.Step() && !sha_of.IsNull(0) ? sha_of.Text(0) : std::string();
+              sha_of.Reset();
+            }
+            CatalogHolding h{source, path, sha, how};
+            found.emplace(path, std::move(h));
+          }
         };
         for (const std::string& sha : shas) collect(by_sha, sha, "sha256");
         for (const std::string& url : urls) collect(by_url, url, "url");
