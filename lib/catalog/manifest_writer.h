@@ -90,7 +90,9 @@ struct PublishReport {
 };
 
 // Reads the database and writes or updates the manifest. The caller may run
-// it while the crawler writes; it never writes to the database.
+// it while the crawler writes. It never writes the crawler's rows; with
+// options.incremental it installs and maintains its own change tracking
+// (syncd_ tables, indexes and triggers: publish_changes.h) in the database.
 Status PublishManifest(const PublishOptions& options, PublishReport* report);
 
 // ---------------------------------------------------------------------
