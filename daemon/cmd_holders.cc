@@ -147,6 +147,13 @@ int RunCopies(const CommandLine& cl) {
   }
   CopiesOptions options;
   options.below = cl.below;
+  // One statement over the state database ATTACHed to the archive's
+  // connection: 0.7x the time of probing from here at 1M images and three
+  // 1M catalogs (bench/README.md, "Holders"). Without a state file there is
+  // no catalog: the stepwise path answers at once.
+  std::error_code ec;
+  options.attach = std::filesystem::exists(config.state_path, ec);
+  options.state_path = config.state_path.string();
   CopiesReport report;
   Status s;
   // The listing is streamed: at 1M images held here alone it is long, and

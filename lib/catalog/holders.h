@@ -8,10 +8,11 @@
 // image" as far as an exchange is concerned.
 //
 // Scale: nothing of a catalog is held in RAM. Every lookup is a probe of
-// the catalog's (source, sha256) or (source, url) index; `copies` streams
-// the local images in id order and probes each catalog once or twice per
-// image (bench/README.md, section "Holders", measures it against one SQL
-// statement over an ATTACHed state database).
+// the catalog's (source, sha256) or (source, url) covering index; `copies`
+// streams the local images in id order and probes each catalog once or
+// twice per image, either from this process or (faster, what the command
+// uses) in one SQL statement over the ATTACHed state database
+// (bench/README.md, section "Holders").
 //
 // Callers own both connections, keep them open for the object's life and
 // use it from one thread. Only reads: works on read-only connections, takes
@@ -61,9 +62,11 @@ struct CopiesOptions {
   // List the local images held by fewer than this many archives (this
   // one included). 2 = "held here alone". 0 or 1 lists nothing.
   int64_t below = 2;
-  // Benchmark use: one SQL statement over the state database ATTACHed to
-  // the archive's connection instead of stepwise probes from this process.
-  // The archive connection must allow ATTACH (not already in a transaction).
+  // One SQL statement over the state database ATTACHed to the archive's
+  // connection instead of stepwise probes from this process (faster at
+  // scale: bench/README.md). The archive connection must allow ATTACH (not
+  // in a transaction); the state database is attached read-only when the
+  // archive connection is read-only, and detached before returning.
   bool attach = false;
   std::string state_path;  // required with `attach`
 };
