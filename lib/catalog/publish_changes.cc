@@ -7,18 +7,23 @@ namespace indafoto {
 
 namespace {
 
-// Dirty rows: an image id, or an author whose ban changed, or a dimension
-// row (tag, album, collection) an INSERT may have replaced (REPLACE removes
-// the row holding the same natural key without firing a DELETE trigger;
-// an INSERT OR IGNORE of an existing key also lands here, so it is resolved
-// at publish time: only if that row is gone did its images change).
+// Dirty rows: an image id; or an author whose ban changed; or a dimension
+// row (tag, album, collection) whose images changed, resolved to image ids
+// at publish time through our indexes on the relation tables. A trigger
+// only ever reads its own table: a rename of another table (which SQLite
+// follows into trigger bodies) cannot break the crawler's writes. `maybe`:
+// a row an INSERT may have replaced (REPLACE removes the row holding the
+// same natural key without firing a DELETE trigger; an INSERT OR IGNORE of
+// an existing key lands here too), which counts only if it is gone at
+// publish time.
 const char* const kTablesSql = R"sql(
 CREATE TABLE IF NOT EXISTS syncd_publish_dirty (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     image_id INTEGER,
     author TEXT,
     dim TEXT,
-    dim_id INTEGER
+    dim_id INTEGER,
+    maybe INTEGER
 );
 CREATE TABLE IF NOT EXISTS syncd_publish_absent (image_id INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS syncd_publish_state (
@@ -63,13 +68,25 @@ const Dimension kDimensions[] = {
 
 struct Trigger {
   std::string name;
-  std::string sql;
+  std::string table;  // the table it is ON
+  std::string body;   // everything after the name
+  // How sqlite_master stores it (it drops IF NOT EXISTS).
+  std::string Stored() const { return "CREATE TRIGGER " + name + " " + body; }
+  std::string Create() const { return "CREATE TRIGGER IF NOT EXISTS " + name + " " + body; }
 };
+
+// The table a trigger body is ON ("... ON images BEGIN ...").
+std::string OnTable(const std::string& body) {
+  size_t on = body.find(" ON ");
+  size_t end = body.find(' ', on + 4);
+  return body.substr(on + 4, end - on - 4);
+}
 
 std::vector<Trigger> AllTriggers() {
   std::vector<Trigger> t;
-  auto add = [&](std::string name, std::string sql) {
-    t.push_back({name, "CREATE TRIGGER IF NOT EXISTS " + name + " " + sql});
+  auto add = [&](std::string name, std::string body) {
+    std::string table = OnTable(body);
+    t.push_back({std::move(name), std::move(table), std::move(body)});
   };
   const std::string ins = "INSERT INTO syncd_publish_dirty (image_id) ";
   add("syncd_pub_images_bi",
@@ -91,19 +108,21 @@ std::vector<Trigger> AllTriggers() {
   }
   for (const Dimension& d : kDimensions) {
     std::string p = std::string("syncd_pub_") + d.table;
-    std::string T = d.table, K = d.key, J = d.junction.table, C = d.junction.column;
-    std::string images_of = ins + "SELECT image_id FROM " + J + " WHERE " + C;
+    std::string T = d.table, K = d.key;
+    std::string dim = "INSERT INTO syncd_publish_dirty (dim, dim_id) ";
     // The row with the same key that a REPLACE would remove (or an IGNORE
-    // keeps): resolved at publish time (see kTablesSql).
-    add(p + "_bi", "BEFORE INSERT ON " + T + " BEGIN INSERT INTO syncd_publish_dirty (dim, dim_id) SELECT '" + T +
-                       "', id FROM " + T + " WHERE " + K + " = NEW." + K + " AND id IS NOT NEW.id; END");
-    // The new row: junction rows that pointed at its id now resolve (and a
+    // keeps): counts if gone at publish time (see kTablesSql).
+    add(p + "_bi", "BEFORE INSERT ON " + T + " BEGIN INSERT INTO syncd_publish_dirty (dim, dim_id, maybe) SELECT '" +
+                       T + "', id, 1 FROM " + T + " WHERE " + K + " = NEW." + K + " AND id IS NOT NEW.id; END");
+    // The new row: relation rows that pointed at its id now resolve (and a
     // REPLACE on the id itself changes that id's row).
-    add(p + "_ai", "AFTER INSERT ON " + T + " BEGIN " + images_of + " = NEW.id; END");
-    add(p + "_bu", "BEFORE UPDATE ON " + T + " WHEN " + d.changed + " BEGIN " + images_of + " IN (SELECT id FROM " +
-                       T + " WHERE (id = NEW.id OR " + K + " = NEW." + K + ") AND id IS NOT OLD.id); END");
-    add(p + "_au", "AFTER UPDATE ON " + T + " WHEN " + d.changed + " BEGIN " + images_of + " IN (OLD.id, NEW.id); END");
-    add(p + "_ad", "AFTER DELETE ON " + T + " BEGIN " + images_of + " = OLD.id; END");
+    add(p + "_ai", "AFTER INSERT ON " + T + " BEGIN " + dim + "VALUES ('" + T + "', NEW.id); END");
+    // Rows an UPDATE OR REPLACE would remove.
+    add(p + "_bu", "BEFORE UPDATE ON " + T + " WHEN " + d.changed + " BEGIN " + dim + "SELECT '" + T + "', id FROM " +
+                       T + " WHERE (id = NEW.id OR " + K + " = NEW." + K + ") AND id IS NOT OLD.id; END");
+    add(p + "_au", "AFTER UPDATE ON " + T + " WHEN " + d.changed + " BEGIN " + dim + "VALUES ('" + T + "', OLD.id); " +
+                       dim + "SELECT '" + T + "', NEW.id WHERE NEW.id IS NOT OLD.id; END");
+    add(p + "_ad", "AFTER DELETE ON " + T + " BEGIN " + dim + "VALUES ('" + T + "', OLD.id); END");
   }
   const std::string ban = "INSERT INTO syncd_publish_dirty (author) ";
   add("syncd_pub_banned_authors_bi",
@@ -141,15 +160,20 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// Whether trigger `t` is in place as we made it: on its table (a rename
+// moves a trigger along with its table) and with its body (a rename of a
+// table it names rewrites it).
+bool TriggerIntact(Statement& q, const Trigger& t) {
+  q.Bind(1, t.name);
+  bool intact = q.Step() && q.Text(0) == t.table && q.Text(1) == t.Stored();
+  q.Reset();
+  return intact;
+}
+
 bool TriggersPresent(Database& db) {
-  std::vector<Trigger> all = AllTriggers();
-  Statement q = db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?");
-  for (const Trigger& t : all) {
-    q.Bind(1, t.name);
-    bool found = q.Step();
-    q.Reset();
-    if (!found) return false;
-  }
+  Statement q = db.Prepare("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger' AND name = ?");
+  for (const Trigger& t : AllTriggers())
+    if (!TriggerIntact(q, t)) return false;
   return true;
 }
 
@@ -208,7 +232,14 @@ Status InstallPublishTracking(Database& db, bool* trackable, std::string* why_no
     if (!complete) {
       Transaction t(db);
       db.Exec(kTablesSql);
-      for (const Trigger& tr : AllTriggers()) db.Exec(tr.sql.c_str());
+      Statement q = db.Prepare("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger' AND name = ?");
+      for (const Trigger& tr : AllTriggers()) {
+        if (TriggerIntact(q, tr)) continue;
+        // One of ours, moved or rewritten by someone's ALTER TABLE: made
+        // again (the schema change makes the next publish a full read).
+        db.Exec(("DROP TRIGGER IF EXISTS " + tr.name).c_str());
+        db.Exec(tr.Create().c_str());
+      }
       t.Commit();
     }
     *trackable = true;
@@ -297,21 +328,31 @@ Status ReadPublishTracking(Database& db, const PublishBaselineKey& key, PublishT
       }
     }
     {
-      // Dimension rows an INSERT may have replaced: only those gone matter.
-      std::vector<std::pair<std::string, int64_t>> dims;
+      // Dimension rows (tags, albums, collections) whose images changed:
+      // through the relation table's index of ours. A row an INSERT may
+      // have replaced counts only if it is gone now.
+      struct Dim {
+        std::string table;
+        int64_t id;
+        bool maybe;
+      };
+      std::vector<Dim> dims;
       Statement q = db.Prepare(
-          "SELECT DISTINCT dim, dim_id FROM syncd_publish_dirty WHERE seq <= ? AND dim IS NOT NULL");
+          "SELECT dim, dim_id, min(COALESCE(maybe, 0)) FROM syncd_publish_dirty WHERE seq <= ? AND dim IS NOT NULL "
+          "GROUP BY dim, dim_id");
       q.Bind(1, out->upto_seq);
-      while (q.Step()) dims.emplace_back(q.Text(0), q.Int(1));
-      for (const auto& [dim, id] : dims) {
+      while (q.Step()) dims.push_back({q.Text(0), q.Int(1), q.Int(2) != 0});
+      for (const Dim& dim : dims) {
         for (const Dimension& d : kDimensions) {
-          if (dim != d.table) continue;
-          Statement exists = db.Prepare(std::string("SELECT 1 FROM ") + d.table + " WHERE id = ?");
-          exists.Bind(1, id);
-          if (exists.Step()) continue;
+          if (dim.table != d.table) continue;
+          if (dim.maybe) {
+            Statement exists = db.Prepare(std::string("SELECT 1 FROM ") + d.table + " WHERE id = ?");
+            exists.Bind(1, dim.id);
+            if (exists.Step()) continue;
+          }
           Statement images = db.Prepare(std::string("SELECT image_id FROM ") + d.junction.table + " WHERE " +
                                         d.junction.column + " = ?");
-          images.Bind(1, id);
+          images.Bind(1, dim.id);
           add(images);
         }
       }

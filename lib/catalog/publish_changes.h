@@ -13,11 +13,17 @@
 //                     since SQLite fires no DELETE trigger for them)
 //   image_tags, image_albums, image_collections   insert, update, delete
 //   tags, albums, collections   insert (dangling references become live),
-//                     update of a published column, delete, REPLACE victims;
-//                     resolved to image ids through our indexes
-//                     syncd_image_*_by_* on the junctions' second column
+//                     update of a published column, delete, REPLACE victims
+//                     (the row id; resolved to image ids at publish time
+//                     through our indexes syncd_image_*_by_* on the
+//                     relation tables' second column)
 //   banned_authors    insert, update of author, delete (the author; its
 //                     images are found at publish time by one scan)
+//
+// A trigger reads no table but its own, so renaming or replacing another
+// table cannot make the crawler's writes fail; a trigger that a rename
+// moved to another table or rewrote is detected (name, table and text are
+// compared with ours) and made again.
 //
 // Soundness rests on three checks made by the publisher (ReadPublishTracking):
 //   - the database's schema_version equals the one recorded with the last

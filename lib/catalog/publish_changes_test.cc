@@ -221,6 +221,43 @@ TEST_CASE("incremental publish: full read when the index or the schema is not th
   CHECK_FALSE(r.incremental);
 }
 
+TEST_CASE("incremental publish: a table rebuilt by a migration stays tracked and never breaks writes",
+          "[publish_changes]") {
+  Archive a;
+  a.PublishAndCheck();
+  // A migration that rebuilds a table (rename, create, copy, drop): SQLite
+  // moves our triggers to the renamed table and drops them with it.
+  a.Exec(
+      "ALTER TABLE image_tags RENAME TO image_tags_old;"
+      "CREATE TABLE image_tags (image_id INTEGER, tag_id INTEGER, PRIMARY KEY (image_id, tag_id));"
+      "INSERT INTO image_tags SELECT image_id, tag_id FROM image_tags_old;"
+      "DROP TABLE image_tags_old;");
+  // The crawler's writes to the other tables still work (no trigger of ours
+  // names image_tags).
+  a.Exec("INSERT INTO tags (name) VALUES ('after-migration')");
+  a.Exec("INSERT INTO image_tags (image_id, tag_id) SELECT 8, id FROM tags WHERE name = 'after-migration'");
+  PublishReport r = a.PublishAndCheck();
+  CHECK_FALSE(r.incremental);  // schema changed: full read, tracking made again
+  // Tracked again on the new table.
+  a.Exec("DELETE FROM image_tags WHERE image_id = 9");
+  r = a.PublishAndCheck();
+  CHECK(r.incremental);
+  CHECK(r.parts_read == 1);
+
+  // A rename that leaves our trigger on another table (images_v1) is seen:
+  // the trigger is made again on images.
+  a.Exec(
+      "ALTER TABLE images RENAME TO images_v1;"
+      "CREATE TABLE images AS SELECT * FROM images_v1;"
+      "DROP TABLE images_v1;");
+  r = a.PublishAndCheck();
+  CHECK_FALSE(r.incremental);
+  a.Exec("UPDATE images SET title = 'after rebuild' WHERE id = 33");
+  r = a.PublishAndCheck();
+  CHECK(r.incremental);
+  CHECK(r.parts_read == 1);
+}
+
 TEST_CASE("change tracking is not installed on a schema it does not understand", "[publish_changes]") {
   TempDir tmp;
   Database db;
