@@ -507,7 +507,7 @@ Run TimeLibraryPass(const Options& o, const Setup& s, bool skip_fsync, std::map<
   Run run;
   g_skip_fsync = skip_fsync;
   auto t0 = Clock::now();
-  Status pass = indafoto::RunImportPass(inst->importer(), inst->archive(), source, options, &run.counts);
+  Status pass = indafoto::RunImportPass(inst->importer(), source, options, &run.counts);
   run.seconds = Since(t0);
   g_skip_fsync = false;
   Check(pass, "import pass");
@@ -571,7 +571,8 @@ Run TimeBinaryPass(const Options& o, const Setup& s, long* max_rss_kib) {
     while (words >> status >> count) {
       if (count.back() == ',') count.pop_back();
       if (status == "errors") break;
-      run.counts.by_status[status] = std::atoll(count.c_str());
+      if (std::optional<indafoto::SyncStatus> st = indafoto::ParseSyncStatus(status))
+        run.counts.by_status[*st] = std::atoll(count.c_str());
     }
   }
   return run;
@@ -594,14 +595,15 @@ int64_t Delivered(const indafoto::PassCounts& c) {
 }
 
 void CheckCounts(const Options& o, const Setup& s, const indafoto::PassCounts& c, const char* what) {
-  auto get = [&](const char* st) {
+  auto get = [&](indafoto::SyncStatus st) {
     auto it = c.by_status.find(st);
     return it == c.by_status.end() ? int64_t{0} : it->second;
   };
-  int64_t imported = get("imported"), shared = get("merged") + get("duplicate");
+  int64_t imported = get(indafoto::SyncStatus::kImported),
+          shared = get(indafoto::SyncStatus::kMerged) + get(indafoto::SyncStatus::kDuplicate);
   if (imported != o.new_images || shared != o.overlap || c.errors != 0) {
     std::string all;
-    for (const auto& [st, n] : c.by_status) all += " " + st + "=" + std::to_string(n);
+    for (const auto& [st, n] : c.by_status) all += std::string(" ") + indafoto::SyncStatusName(st) + "=" + std::to_string(n);
     Die(std::string(what) + " at N=" + std::to_string(s.n) + ": expected imported=" +
         std::to_string(o.new_images) + " merged+duplicate=" + std::to_string(o.overlap) + ", got" + all +
         " errors=" + std::to_string(c.errors));

@@ -77,8 +77,11 @@ source has failed imports or the daemon's heartbeat is stale.
 )"},
     {"plan", R"(indafoto-syncd plan --config FILE --source NAME [--json]
 
-Dry run: what an import of NAME would add, merge, repair, skip, reject or
-leave pending. Changes nothing (the catalog is read into a temporary store).
+Dry run: for each delivered file of NAME, the status an import would
+record (imported, merged, repaired, pending, failed, conflict, skipped;
+"merged" also stands for "duplicate", which a dry run cannot tell apart),
+"ignored" or "error". Changes nothing (the catalog is read into a temporary
+store).
 )"},
     {"trust", R"(indafoto-syncd trust --config FILE --source NAME
 
@@ -236,35 +239,6 @@ int OpenInstanceOrExplain(const std::string& command, const Config& config, Inst
   }
   if (removed > 0) spdlog::warn("crash recovery removed {} file(s) placed by an interrupted import", removed);
   return kExitOk;
-}
-
-bool RefreshCatalogAndLog(Instance& instance, const RemoteSource& source) {
-  bool changed = false;
-  std::string used;
-  Status s = instance.RefreshCatalog(source, &changed, &used);
-  int64_t entries = instance.catalog().Count(source.name);
-  if (s.IsNotFound() && used == kNoCatalogYet && entries == 0) {
-    // A new source whose manifest has not arrived yet (and no remote_db_path
-    // is configured): the normal state of a first sync, not a problem (it
-    // would crowd `journalctl -p warning`).
-    spdlog::info("source {}: no catalog yet ({}); files delivered before it are recorded pending", source.name,
-                 s.message());
-  } else if (s.IsNotFound() && used.rfind("manifest", 0) == 0) {
-    // A part named by the index has not arrived yet: normal while Syncthing
-    // delivers a new manifest; its arrival reloads again.
-    spdlog::info("source {}: catalog not complete yet ({}): {}; using the previous catalog ({} entries)",
-                 source.name, used, s.message(), entries);
-  } else if (!s.ok()) {
-    spdlog::warn("source {}: catalog not updated ({}): {}; using the previous catalog ({} entries)", source.name,
-                 used, s.message(), entries);
-  } else if (changed) {
-    spdlog::info("source {}: catalog from {} ({} entries, reloaded)", source.name, used,
-                 instance.catalog().Count(source.name));
-  } else {
-    spdlog::debug("source {}: catalog from {} unchanged ({} entries)", source.name, used,
-                  instance.catalog().Count(source.name));
-  }
-  return changed;
 }
 
 int ExitCodeFor(const Status& s) {

@@ -47,10 +47,6 @@ int LoadConfigOrExplain(const CommandLine& cl, Config* config);
 // kExitRuntime. `wait` queues behind the lock's holder.
 int OpenInstanceOrExplain(const std::string& command, const Config& config, Instance::Access access, bool wait,
                           std::unique_ptr<Instance>* out);
-// Reloads the catalog of `source` when its published version changed, and
-// logs what happened; on error the previous catalog stays (and is named).
-// Returns whether the catalog changed.
-bool RefreshCatalogAndLog(Instance& instance, const RemoteSource& source);
 // Exit code for a Status from opening or running: config/input problems are
 // usage errors, the rest runtime errors.
 int ExitCodeFor(const Status& s);
@@ -67,11 +63,5 @@ int RunCopies(const CommandLine& cl);
 // Writes this instance's manifest (publish command and the daemon).
 struct PublishReport;
 Status PublishNow(const Config& config, PublishReport* report);
-// Logs one import decision (debug; warnings for failures, conflicts and
-// transient errors).
-struct ImportOutcome;
-void LogOutcome(const std::string& source, const std::string& rel_path, const ImportOutcome& outcome);
-// Threads to hash with: config hash_threads, or one per core.
-int HashThreads(const Config& config);
 
 }  // namespace indafoto

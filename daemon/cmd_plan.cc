@@ -73,7 +73,12 @@ int RunPlan(const CommandLine& cl) {
   }
   Importer planner(&inst->archive(), &store);
   std::map<std::string, int64_t> totals;
-  int64_t accounted = 0;
+  int64_t accounted_total = 0;
+  int64_t entries = 0;
+  if (Status s = store.Count(source.name, &entries); !s.ok()) {
+    std::fprintf(stderr, "indafoto-syncd plan: temporary catalog: %s\n", s.ToString().c_str());
+    return kExitRuntime;
+  }
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   if (cl.json) {
@@ -83,44 +88,47 @@ int RunPlan(const CommandLine& cl) {
     w.Key("catalog");
     w.String(used.c_str());
     w.Key("catalog_entries");
-    w.Int64(store.Count(source.name));
+    w.Int64(entries);
     w.Key("files");
     w.StartArray();
   }
   Status db_error;
-  Status walk = WalkReceivedFolder(source.local_path, [&](const std::string& rel) {
+  Status walk = WalkReceivedFolder(source.received_folder, [&](const std::string& rel) {
+    bool accounted = false;
     std::optional<SyncRecord> r;
-    try {
-      r = inst->archive().FindSyncRecord(source.name, rel);
-    } catch (const SqliteError& e) {
-      db_error = e.ToStatus();  // busy or corrupt: say so, never end in std::terminate
+    if (Status s = planner.IsAccounted(source, rel, &accounted, &r); !s.ok()) {
+      db_error = s;  // busy or corrupt: say so and stop
       return false;
     }
-    std::string action;
+    // What an import would record: the status name, "ignored" (nothing
+    // recorded) or "error" (retried later); "already <status>" for a
+    // delivery an import would not examine again.
+    std::string outcome;
     std::string message;
-    if (r && sync_status::IsFinal(r->status)) {
-      ++accounted;
-      action = "already " + r->status;
+    if (accounted) {
+      ++accounted_total;
+      outcome = std::string("already ") + SyncStatusName(*r->status);
     } else {
       Decision d = planner.Decide(source, rel);
-      action = ActionName(d.action);
+      std::optional<SyncStatus> status = StatusFor(d.action);
+      outcome = !d.error.ok() ? "error" : status ? SyncStatusName(*status) : "ignored";
       message = d.message;
-      if (!d.error.ok()) action = "error";
     }
-    ++totals[action];
+    ++totals[outcome];
     if (cl.json) {
       w.StartObject();
       w.Key("path");
       w.String(rel.c_str());
-      w.Key("action");
-      w.String(action.c_str());
+      w.Key("status");
+      w.String(outcome.c_str());
       if (!message.empty()) {
         w.Key("reason");
         w.String(message.c_str());
       }
       w.EndObject();
-    } else if (action != "add" && action.rfind("already", 0) != 0 && action != "merge") {
-      std::printf("%-9s %s: %s\n", action.c_str(), rel.c_str(), message.c_str());
+    } else if (outcome != SyncStatusName(SyncStatus::kImported) && outcome != SyncStatusName(SyncStatus::kMerged) &&
+               outcome.rfind("already", 0) != 0) {
+      std::printf("%-9s %s: %s\n", outcome.c_str(), rel.c_str(), message.c_str());
     }
     return true;
   });
@@ -136,12 +144,15 @@ int RunPlan(const CommandLine& cl) {
     w.EndObject();
     std::printf("%s\n", buf.GetString());
   } else {
-    std::printf("plan for source %s (catalog: %s, %lld entries):\n", source.name.c_str(), used.c_str(),
-                static_cast<long long>(store.Count(source.name)));
-    for (const char* a : {"add", "merge", "repair", "skip", "reject", "conflict", "pending", "ignore", "error"}) {
-      std::printf("  %-9s %lld\n", a, static_cast<long long>(totals[a]));
+    std::printf("plan for source %s (catalog: %s, %lld entries); an import would record:\n", source.name.c_str(),
+                used.c_str(), static_cast<long long>(entries));
+    for (SyncStatus st : kAllSyncStatuses) {
+      if (st == SyncStatus::kDuplicate) continue;  // shown as merged: a dry run cannot tell them apart
+      std::printf("  %-9s %lld\n", SyncStatusName(st), static_cast<long long>(totals[SyncStatusName(st)]));
     }
-    std::printf("  already accounted for: %lld\n", static_cast<long long>(accounted));
+    std::printf("  %-9s %lld (nothing recorded)\n", "ignored", static_cast<long long>(totals["ignored"]));
+    std::printf("  %-9s %lld (retried later)\n", "error", static_cast<long long>(totals["error"]));
+    std::printf("  already accounted for: %lld\n", static_cast<long long>(accounted_total));
   }
   if (!db_error.ok()) {
     std::fprintf(stderr, "indafoto-syncd plan: archive database %s: %s\n", config.database_path.c_str(),

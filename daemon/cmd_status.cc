@@ -15,9 +15,6 @@ namespace indafoto {
 
 namespace {
 
-const char* const kStatuses[] = {"imported", "merged", "duplicate", "repaired", "pending",
-                                 "failed",   "conflict", "skipped"};
-
 struct SourceReport {
   std::string name;
   int64_t in_catalog = 0;
@@ -36,25 +33,26 @@ int RunStatus(const CommandLine& cl) {
   if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadOnly, false, &inst); rc != kExitOk) return rc;
   std::vector<SourceReport> reports;
   bool healthy = true;
-  try {
-    for (const RemoteSource& source : config.sources) {
-      SourceReport r;
-      r.name = source.name;
-      r.in_catalog = inst->catalog().Count(source.name);
-      Status w = WalkReceivedFolder(source.local_path, [&](const std::string& rel) {
-        struct stat st;
-        ++r.delivered;
-        if (::lstat((source.local_path / rel).c_str(), &st) == 0) r.delivered_bytes += st.st_size;
-        return true;
-      });
-      if (!w.ok()) r.folder_error = w.message();
-      r.counts = inst->archive().StatusCounts(source.name);
-      if (r.counts["failed"] > 0) healthy = false;
-      reports.push_back(std::move(r));
+  for (const RemoteSource& source : config.sources) {
+    SourceReport r;
+    r.name = source.name;
+    Status s = inst->catalog().Count(source.name, &r.in_catalog);
+    if (s.ok()) s = inst->archive().StatusCounts(source.name, &r.counts);
+    if (!s.ok()) {
+      // Busy (the daemon or the crawler held a database past the timeout)
+      // or corrupt: say which, never a partial report.
+      std::fprintf(stderr, "indafoto-syncd status: source %s: %s\n", source.name.c_str(), s.ToString().c_str());
+      return kExitRuntime;
     }
-  } catch (const SqliteError& e) {
-    std::fprintf(stderr, "indafoto-syncd status: %s\n", e.what());
-    return kExitRuntime;
+    Status w = WalkReceivedFolder(source.received_folder, [&](const std::string& rel) {
+      struct stat st;
+      ++r.delivered;
+      if (::lstat((source.received_folder / rel).c_str(), &st) == 0) r.delivered_bytes += st.st_size;
+      return true;
+    });
+    if (!w.ok()) r.folder_error = w.message();
+    if (r.counts[SyncStatusName(SyncStatus::kFailed)] > 0) healthy = false;
+    reports.push_back(std::move(r));
   }
   DaemonHeartbeat hb;
   bool has_daemon = ReadHeartbeat(inst->state(), &hb);
@@ -121,7 +119,8 @@ int RunStatus(const CommandLine& cl) {
       w.Int64(r.delivered);
       w.Key("bytes");
       w.Int64(r.delivered_bytes);
-      for (const char* st : kStatuses) {
+      for (SyncStatus status : kAllSyncStatuses) {
+        const char* st = SyncStatusName(status);
         w.Key(st);
         auto it = r.counts.find(st);
         w.Int64(it == r.counts.end() ? 0 : it->second);
@@ -147,7 +146,8 @@ int RunStatus(const CommandLine& cl) {
                   static_cast<long long>(r.in_catalog), static_cast<long long>(r.delivered),
                   static_cast<long long>(r.delivered_bytes));
       std::printf(" ");
-      for (const char* st : kStatuses) {
+      for (SyncStatus status : kAllSyncStatuses) {
+        const char* st = SyncStatusName(status);
         auto it = r.counts.find(st);
         std::printf(" %s %lld", st, static_cast<long long>(it == r.counts.end() ? 0 : it->second));
       }

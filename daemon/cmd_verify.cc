@@ -12,6 +12,7 @@
 
 #include "daemon/cli.h"
 #include "lib/import/instance.h"
+#include "lib/import/sync_source.h"
 #include "lib/import/verify.h"
 
 namespace indafoto {
@@ -65,7 +66,7 @@ int RunVerify(const CommandLine& cl) {
   };
   while (!cursor.done) {
     if (Status s = VerifyBatch(inst->archive(), cl.repair ? &inst->importer() : nullptr, config.sources,
-                               HashThreads(config), 256, &cursor, &summary, note);
+                               config.HashThreads(), 256, &cursor, &summary, note);
         !s.ok()) {
       std::fprintf(stderr, "indafoto-syncd verify: archive database %s: %s\n", config.database_path.c_str(),
                    s.ToString().c_str());

@@ -1,3 +1,6 @@
+// Over 450 lines: the coroutines of the event loop share one Daemon object
+// (Syncthing connection, events, timers, signals, jobs); health and the
+// job queue are their own units (health.h, job_queue.h).
 #include "daemon/daemon.h"
 
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
@@ -21,9 +24,10 @@
 #include <set>
 
 #include "daemon/cli.h"
+#include "daemon/health.h"
+#include "daemon/job_queue.h"
 #include "lib/archive/daemon_state.h"
-#include "lib/import/import_pass.h"
-#include "lib/import/instance.h"
+#include "lib/import/sync_source.h"
 #include "lib/util/logging.h"
 #include "lib/catalog/manifest_writer.h"
 #include "lib/catalog/publish_schedule.h"
@@ -57,25 +61,16 @@ constexpr auto kMaxBackoff = 60s;
 constexpr auto kTick = 5s;
 constexpr auto kProgressInterval = 30s;
 constexpr int kLongPollSeconds = 60;
-// Manifest files arrive one by one; reload once they have settled. The
-// index (manifest.json) names every part: once it has arrived, waiting long
-// only delays the files that wait for the catalog, so it settles faster (a
-// part still missing then fails the load as NotFound, and the part's own
-// arrival schedules the next one).
-constexpr auto kManifestSettle = 500ms;
-constexpr auto kManifestIndexSettle = 50ms;
+// Manifest files arrive one by one; a reload follows shortly after the
+// last one seen. An attempt made before every part is there fails at once
+// as NotFound (ManifestReader stats every part before reading any), and
+// the next arrival schedules the next attempt, so waiting longer would only
+// delay the files that wait for the catalog.
+constexpr auto kManifestSettle = 50ms;
 constexpr auto kMissingFolderGrace = 10min;
 
-// Per-source progress of this daemon session (worker writes, io reads).
-struct SourceProgress {
-  std::map<std::string, int64_t> by_status;
-  int64_t files = 0;        // decisions written in this session
-  int64_t last_reported = 0;
-  int64_t errors = 0;
-};
-
 bool IsManifestPath(const std::string& item) {
-  return item.rfind(std::string(kManifestDir) + "/", 0) == 0 || item == kManifestDir;
+  return item.rfind(std::string(kManifestDirName) + "/", 0) == 0 || item == kManifestDirName;
 }
 
 }  // namespace
@@ -87,7 +82,8 @@ class Daemon {
         work_timer_(io_),
         backoff_timer_(io_),
         reload_timer_(io_),
-        signals_(io_, SIGTERM, SIGINT, SIGHUP) {}
+        signals_(io_, SIGTERM, SIGINT, SIGHUP),
+        health_(&heartbeat_db_) {}
 
   int Run();
 
@@ -109,15 +105,14 @@ class Daemon {
   void HandleEvent(const SyncthingEvent& e);
   void RequestReconcile(const std::string& why);
   void Wake() { work_timer_.cancel(); }
-  void SetState(const std::string& state, const std::string& message);
-  void NotifyStatus();
+  void SetState(const std::string& state, const std::string& message) { health_.SetState(state, message); }
   net::awaitable<void> ReportProgress();
   const RemoteSource* SourceByFolder(const std::string& folder_id) const;
 
   // --- worker thread ---
   void ReconcileAll();
-  void ImportBatch(const RemoteSource& source, const std::vector<std::string>& paths);
-  void ReloadCatalog(const RemoteSource& source, bool retry_pending);
+  // One SyncSource call with this daemon's options.
+  Status Sync(const RemoteSource& source, const SyncRequest& request, PassCounts* counts);
   void Publish(const Config& config);
   // One batch of the periodic verify; true when the whole archive is done.
   bool VerifyBatch();
@@ -136,22 +131,13 @@ class Daemon {
   std::chrono::seconds backoff_{1};
   int config_generation_ = 0;
 
-  // Queued work (io thread).
-  bool reconcile_requested_ = false;
-  bool verify_running_ = false;  // io thread; batches run between other work
+  JobQueue jobs_;                            // io thread
+  std::set<std::string> reloads_requested_;  // io thread: source names, queued after kManifestSettle
   VerifyCursor verify_cursor_;    // worker thread
   VerifySummary verify_summary_;  // worker thread
-  std::set<std::string> reloads_requested_;   // source names, after kManifestSettle
-  std::set<std::string> reloads_due_;
-  std::map<std::string, std::vector<std::string>> imports_queued_;
-  bool publish_requested_ = false;
 
-  // State shown in STATUS=, the heartbeat and the log.
-  std::string state_ = "starting";
-  std::string state_message_;
   Database heartbeat_db_;  // io thread: the heartbeat `status` reads
-  std::mutex progress_mu_;
-  std::map<std::string, SourceProgress> progress_;  // guarded by progress_mu_
+  Health health_;          // STATUS=, the heartbeat, progress
 
   // Worker thread: since when each source's received folder has been
   // missing. Shortly after a source is configured that is normal (Syncthing
@@ -173,7 +159,7 @@ int Daemon::Run() {
   // Short busy timeout: a heartbeat is not worth stalling the event loop.
   Database::Open(config_.state_path.string(), Database::Mode::kReadWrite, 2000, &heartbeat_db_);
   RequestReconcile("start");
-  if (config_.publish.enabled) publish_requested_ = true;
+  if (config_.publish.enabled) jobs_.RequestPublish();
   WaitForSignal();
   Spawn(ImportLoop(), "import loop");
   Spawn(EventLoop(), "event loop");
@@ -183,7 +169,7 @@ int Daemon::Run() {
   io_.run();
   worker_.join();
   if (failed_) return kExitRuntime;
-  WriteHeartbeat(instance_->state(), "stopped", "stopped by signal");
+  indafoto::WriteHeartbeat(instance_->state(), "stopped", "stopped by signal");
   spdlog::info("indafoto-syncd stopped");
   return kExitOk;
 }
@@ -302,13 +288,13 @@ net::awaitable<void> Daemon::CheckFolders(SyncthingClient& client) {
         spdlog::warn(
             "source {}: Syncthing has no folder '{}'. Add it in Syncthing as a receive-only folder at {} shared "
             "with the publisher, or set syncthing.create_folders to let indafoto-syncd create it",
-            source.name, source.folder_id, source.local_path.string());
+            source.name, source.folder_id, source.received_folder.string());
         continue;
       }
       SyncthingFolder create;
       create.id = source.folder_id;
       create.label = "indafoto " + source.name;
-      create.path = source.local_path.string();
+      create.path = source.received_folder.string();
       create.type = "receiveonly";
       // The publisher writes its manifest after the images it lists, so
       // newest first brings the catalog before the files: they are then
@@ -327,9 +313,9 @@ net::awaitable<void> Daemon::CheckFolders(SyncthingClient& client) {
                       c.ToString());
     } else if (!s.ok()) {
       spdlog::warn("source {}: cannot read Syncthing folder '{}': {}", source.name, source.folder_id, s.ToString());
-    } else if (std::filesystem::path(folder.path).lexically_normal() != source.local_path.lexically_normal()) {
+    } else if (std::filesystem::path(folder.path).lexically_normal() != source.received_folder.lexically_normal()) {
       spdlog::warn("source {}: Syncthing folder '{}' is at {}, but local_path says {}; files will not be found",
-                   source.name, source.folder_id, folder.path, source.local_path.string());
+                   source.name, source.folder_id, folder.path, source.received_folder.string());
     }
   }
 }
@@ -413,8 +399,7 @@ void Daemon::HandleEvent(const SyncthingEvent& e) {
   if (IsManifestPath(e.item)) {
     if (e.IsFileReceived()) {
       reloads_requested_.insert(source->name);
-      bool index = e.item == std::string(kManifestDir) + "/manifest.json";
-      reload_timer_.expires_after(index ? kManifestIndexSettle : kManifestSettle);
+      reload_timer_.expires_after(kManifestSettle);
     }
     return;
   }
@@ -423,7 +408,7 @@ void Daemon::HandleEvent(const SyncthingEvent& e) {
     return;
   }
   if (!e.IsFileReceived()) return;  // directories, deletions, metadata
-  imports_queued_[source->name].push_back(e.item);
+  jobs_.AddImport(source->name, e.item);
   Wake();
 }
 
@@ -434,7 +419,7 @@ net::awaitable<void> Daemon::ManifestReloads() {
     co_await reload_timer_.async_wait(net::redirect_error(net::use_awaitable, ec));
     if (stop_) break;
     if (!ec && !reloads_requested_.empty()) {
-      reloads_due_.insert(reloads_requested_.begin(), reloads_requested_.end());
+      for (const std::string& name : reloads_requested_) jobs_.RequestReload(name);
       reloads_requested_.clear();
       Wake();
     }
@@ -442,8 +427,8 @@ net::awaitable<void> Daemon::ManifestReloads() {
 }
 
 void Daemon::RequestReconcile(const std::string& why) {
-  if (!reconcile_requested_) spdlog::debug("reconcile requested: {}", why);
-  reconcile_requested_ = true;
+  spdlog::debug("reconcile requested: {}", why);
+  jobs_.RequestReconcile();
   Wake();
 }
 
@@ -470,49 +455,52 @@ net::awaitable<void> Daemon::OnWorker(std::function<void()> fn) {
 
 net::awaitable<void> Daemon::ImportLoop() {
   while (!stop_) {
-    if (!reloads_due_.empty()) {
-      std::string name = *reloads_due_.begin();
-      reloads_due_.erase(reloads_due_.begin());
-      if (const RemoteSource* src = config_.FindSource(name)) {
-        RemoteSource copy = *src;
-        std::function<void()> job = [this, copy] { ReloadCatalog(copy, true); };
-        co_await OnWorker(std::move(job));
+    Job job = jobs_.Next();
+    const RemoteSource* source = job.source.empty() ? nullptr : config_.FindSource(job.source);
+    std::function<void()> work;
+    switch (job.kind) {
+      case Job::Kind::kReloadCatalog:
+        if (source) {
+          work = [this, copy = *source] {
+            PassCounts counts;
+            Sync(copy, SyncRequest{SyncScope::kProvisional, {}}, &counts);
+          };
+        }
+        break;
+      case Job::Kind::kImportPaths:
+        if (source) {
+          work = [this, copy = *source, paths = std::move(job.paths)] {
+            PassCounts counts;
+            Sync(copy, SyncRequest{SyncScope::kPaths, paths}, &counts);
+          };
+        }
+        break;
+      case Job::Kind::kReconcile:
+        work = [this, copy = config_] {
+          instance_->Reconfigure(copy);
+          ReconcileAll();
+        };
+        break;
+      case Job::Kind::kPublish:
+        work = [this, copy = config_] { Publish(copy); };
+        break;
+      case Job::Kind::kVerifyBatch: {
+        // Lowest priority, one batch at a time: deliveries never wait long.
+        auto done = std::make_shared<bool>(false);
+        std::function<void()> batch = [this, done] { *done = VerifyBatch(); };
+        co_await OnWorker(std::move(batch));
+        if (*done) jobs_.FinishVerify();
+        continue;
       }
-    } else if (!imports_queued_.empty()) {
-      auto it = imports_queued_.begin();
-      std::string name = it->first;
-      std::vector<std::string> paths = std::move(it->second);
-      imports_queued_.erase(it);
-      if (const RemoteSource* src = config_.FindSource(name)) {
-        RemoteSource copy = *src;
-        std::function<void()> job = [this, copy, paths] { ImportBatch(copy, paths); };
-        co_await OnWorker(std::move(job));
+      case Job::Kind::kNone: {
+        work_timer_.expires_at(Clock::time_point::max());
+        boost::system::error_code ec;
+        co_await work_timer_.async_wait(net::redirect_error(net::use_awaitable, ec));
+        continue;
       }
-    } else if (reconcile_requested_) {
-      reconcile_requested_ = false;
-      Config copy = config_;
-      std::function<void()> job = [this, copy] {
-        instance_->Reconfigure(copy);
-        ReconcileAll();
-      };
-      co_await OnWorker(std::move(job));
-      if (state_ == "starting") SetState("running", "reconciled");
-    } else if (publish_requested_) {
-      publish_requested_ = false;
-      Config copy = config_;
-      std::function<void()> job = [this, copy] { Publish(copy); };
-      co_await OnWorker(std::move(job));
-    } else if (verify_running_) {
-      // Lowest priority, one batch at a time: deliveries never wait long.
-      bool done = false;
-      std::function<void()> job = [this, &done] { done = VerifyBatch(); };
-      co_await OnWorker(std::move(job));
-      if (done) verify_running_ = false;
-    } else {
-      work_timer_.expires_at(Clock::time_point::max());
-      boost::system::error_code ec;
-      co_await work_timer_.async_wait(net::redirect_error(net::use_awaitable, ec));
     }
+    if (work) co_await OnWorker(std::move(work));
+    if (job.kind == Job::Kind::kReconcile && health_.state() == "starting") SetState("running", "reconciled");
   }
   io_.stop();
 }
@@ -522,66 +510,37 @@ net::awaitable<void> Daemon::ImportLoop() {
 
 PassOptions Daemon::Options(const RemoteSource& source) {
   PassOptions o;
-  o.hash_threads = HashThreads(instance_->config());
+  o.hash_threads = instance_->config().HashThreads();
   o.should_stop = [this] { return stop_.load(); };
-  std::string name = source.name;
-  o.on_outcome = [this, name](const std::string& rel, const ImportOutcome& outcome) {
+  o.on_outcome = [this, name = source.name](const std::string& rel, const ImportOutcome& outcome) {
     LogOutcome(name, rel, outcome);
-    std::lock_guard<std::mutex> l(progress_mu_);
-    SourceProgress& p = progress_[name];
-    if (!outcome.error.ok()) {
-      ++p.errors;
-    } else if (!outcome.unchanged && !outcome.status.empty()) {
-      ++p.by_status[outcome.status];
-      ++p.files;
-    }
+    health_.Record(name, outcome);
   };
   return o;
 }
 
-void Daemon::ReloadCatalog(const RemoteSource& source, bool retry_pending) {
-  if (!RefreshCatalogAndLog(*instance_, source)) return;
-  if (!retry_pending) return;  // a reconcile: its RunImportPass merges changed entries and retries
-  int64_t merged = 0;
-  if (Status s = instance_->importer().MergeCatalogChanges(source, &merged); !s.ok())
-    spdlog::warn("source {}: changed catalog entries not merged yet (retried at the next reconcile): {}",
-                 source.name, s.ToString());
-  if (merged > 0) spdlog::info("source {}: {} image(s) updated from changed catalog entries", source.name, merged);
-  std::vector<std::string> retry;
-  try {
-    retry = instance_->archive().PathsWithStatus(source.name, sync_status::kPending);
-    std::vector<std::string> failed = instance_->archive().PathsWithStatus(source.name, sync_status::kFailed);
-    retry.insert(retry.end(), failed.begin(), failed.end());
-  } catch (const SqliteError& e) {
-    spdlog::warn("source {}: cannot list pending files: {}", source.name, e.what());
-  }
-  if (!retry.empty()) {
-    spdlog::info("source {}: retrying {} pending/failed file(s) with the new catalog", source.name, retry.size());
-    ImportBatch(source, retry);
-  }
-}
-
-void Daemon::ImportBatch(const RemoteSource& source, const std::vector<std::string>& paths) {
-  PassCounts counts;
-  ImportPaths(instance_->importer(), source, paths, Options(source), &counts);
+Status Daemon::Sync(const RemoteSource& source, const SyncRequest& request, PassCounts* counts) {
+  Status s = SyncSource(*instance_, source, request, Options(source), counts);
+  if (!s.ok() && !s.IsNotFound())
+    spdlog::warn("source {}: import stopped (retried at the next reconcile): {}", source.name, s.ToString());
+  return s;
 }
 
 void Daemon::ReconcileAll() {
   for (const RemoteSource& source : instance_->config().sources) {
     if (stop_) return;
-    ReloadCatalog(source, false);
     PassCounts counts;
-    Status s = RunImportPass(instance_->importer(), instance_->archive(), source, Options(source), &counts);
+    Status s = SyncSource(*instance_, source, SyncRequest{SyncScope::kAll, {}}, Options(source), &counts);
     if (s.IsNotFound()) {
       auto [it, first] = received_folder_missing_since_.emplace(source.name, Clock::now());
       if (first) {
         spdlog::info("source {}: received folder {} does not exist yet (Syncthing creates it when it starts the "
                      "folder)",
-                     source.name, source.local_path.string());
+                     source.name, source.received_folder.string());
       } else if (Clock::now() - it->second >= kMissingFolderGrace) {
         spdlog::warn("source {}: received folder {} still does not exist: check local_path in the configuration "
                      "and the folder's path in Syncthing ({})",
-                     source.name, source.local_path.string(), s.ToString());
+                     source.name, source.received_folder.string(), s.ToString());
       }
     } else {
       received_folder_missing_since_.erase(source.name);
@@ -610,7 +569,7 @@ bool Daemon::VerifyBatch() {
                     c.problem, c.detail, why_not.message());
   };
   if (Status s = indafoto::VerifyBatch(instance_->archive(), &instance_->importer(), instance_->config().sources,
-                                       HashThreads(instance_->config()), kBatch, &verify_cursor_, &verify_summary_,
+                                       instance_->config().HashThreads(), kBatch, &verify_cursor_, &verify_summary_,
                                        log);
       !s.ok()) {
     spdlog::warn("periodic verify: {}; continued later", s.ToString());
@@ -632,33 +591,6 @@ void Daemon::Publish(const Config& config) {
 
 // ---------------------------------------------------------------------------
 // Housekeeping: watchdog, heartbeat, progress, periodic reconcile, publish.
-
-void Daemon::SetState(const std::string& state, const std::string& message) {
-  bool changed = state != state_;
-  state_ = state;
-  state_message_ = message;
-  // `status` and `systemctl status` show a state change at once, not at
-  // the next heartbeat.
-  if (!changed) return;
-  if (heartbeat_db_.is_open()) WriteHeartbeat(heartbeat_db_, state_, state_message_);
-  NotifyStatus();
-}
-
-// STATUS= for `systemctl status`: "STATE: N decisions this session, M failed[; detail]".
-void Daemon::NotifyStatus() {
-  int64_t total_files = 0, total_failed = 0;
-  {
-    std::lock_guard<std::mutex> l(progress_mu_);
-    for (const auto& [name, p] : progress_) {
-      total_files += p.files;
-      auto failed = p.by_status.find(sync_status::kFailed);
-      if (failed != p.by_status.end()) total_failed += failed->second;
-    }
-  }
-  std::string line = state_ + ": " + std::to_string(total_files) + " decisions this session, " +
-                     std::to_string(total_failed) + " failed" + (state_message_.empty() ? "" : "; " + state_message_);
-  sd_notify(0, ("STATUS=" + line).c_str());
-}
 
 net::awaitable<void> Daemon::Housekeeping() {
   uint64_t watchdog_usec = 0;
@@ -687,7 +619,7 @@ net::awaitable<void> Daemon::Housekeeping() {
     }
   };
   if (watch.is_open()) data_version = read_data_version();
-  WriteHeartbeat(heartbeat_db_, state_, state_message_);
+  health_.WriteHeartbeat();
 
   while (!stop_) {
     tick.expires_after(watchdog ? std::min<std::chrono::microseconds>(kTick, std::chrono::microseconds(watchdog_usec / 2))
@@ -711,7 +643,7 @@ net::awaitable<void> Daemon::Housekeeping() {
       }
       if (version >= 0) data_version = version;
       if (schedule.TakeDue(now)) {
-        publish_requested_ = true;
+        jobs_.RequestPublish();
         Wake();
       }
     }
@@ -719,48 +651,35 @@ net::awaitable<void> Daemon::Housekeeping() {
       last_reconcile = now;
       RequestReconcile("periodic");
     }
-    if (config_.verify_interval_hours > 0 && !verify_running_ &&
+    if (config_.verify_interval_hours > 0 && !jobs_.verify_running() &&
         now - last_verify >= std::chrono::hours(config_.verify_interval_hours)) {
       last_verify = now;
-      verify_running_ = true;
+      jobs_.StartVerify();
       Wake();
     }
     if (now - last_progress >= kProgressInterval) {
       last_progress = now;
       co_await ReportProgress();
-      WriteHeartbeat(heartbeat_db_, state_, state_message_);
+      health_.WriteHeartbeat();
     }
   }
 }
 
 net::awaitable<void> Daemon::ReportProgress() {
   SyncthingEndpoint endpoint;
-  bool have_endpoint = state_ == "running" && ResolveEndpoint(&endpoint).ok();
+  bool have_endpoint = health_.state() == "running" && ResolveEndpoint(&endpoint).ok();
   for (const RemoteSource& source : config_.sources) {
-    SourceProgress p;
-    {
-      std::lock_guard<std::mutex> l(progress_mu_);
-      p = progress_[source.name];
-      progress_[source.name].last_reported = p.files;
-    }
-    int64_t delta = p.files - p.last_reported;
-    double rate = static_cast<double>(delta) / std::chrono::duration<double>(kProgressInterval).count();
     int64_t need = -1;
     if (have_endpoint) {
       SyncthingClient client(io_.get_executor(), endpoint);
       SyncthingDbStatus db;
       if ((co_await client.GetDbStatus(source.folder_id, &db)).ok()) need = db.need_files;
     }
-    if (delta == 0 && need <= 0) continue;  // quiet source: nothing to say
-    std::string eta = need > 0 && rate > 0 ? std::to_string(static_cast<int64_t>(need / rate)) + "s" : "unknown";
-    spdlog::info(
-        "source {}: {} decisions this session (imported {}, merged {}, duplicate {}, repaired {}, pending {}, failed "
-        "{}, conflict {}, skipped {}), {:.1f} files/s; Syncthing still to deliver: {}; ETA {}",
-        source.name, p.files, p.by_status["imported"], p.by_status["merged"], p.by_status["duplicate"],
-        p.by_status["repaired"], p.by_status["pending"], p.by_status["failed"], p.by_status["conflict"],
-        p.by_status["skipped"], rate, need < 0 ? std::string("unknown") : std::to_string(need), eta);
+    std::optional<std::string> line =
+        health_.TakeProgressLine(source.name, std::chrono::duration_cast<std::chrono::seconds>(kProgressInterval), need);
+    if (line) spdlog::info("{}", *line);
   }
-  NotifyStatus();
+  health_.NotifyStatus();
 }
 
 int RunDaemonProcess(const Config& config) {

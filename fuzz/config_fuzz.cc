@@ -72,7 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         config.key_path.empty())
       fuzz::Fail("accepted configuration without a default", json);
     for (const RemoteSource& src : config.sources) {
-      if (src.name.empty() || src.folder_id.empty() || src.local_path.empty())
+      if (src.name.empty() || src.folder_id.empty() || src.received_folder.empty())
         fuzz::Fail("accepted source without name, folder_id or local_path", json);
     }
     (void)config.ResolvedApiKey();

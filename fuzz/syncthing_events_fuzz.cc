@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Exercise what the daemon reads off every event.
     (void)e.IsFileReceived();
     (void)SyncthingEventTypeFromName(e.type_name);
-    (void)SyncthingEventTypeName(e.type);
+    (void)SyncthingEventTypeFromName(e.type_name);
   }
   SyncthingDbStatus status;
   (void)ParseSyncthingDbStatus(text, &status);

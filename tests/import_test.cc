@@ -347,8 +347,10 @@ TEST_CASE("plan shows what import would do and changes nothing", "[import][plan]
   ProcessResult p = f.Run("plan", {"--source", "peerB", "--json"});
   INFO(p.output);
   REQUIRE(p.exit_code == 0);
-  CHECK(p.output.find("\"add\":80") != std::string::npos);
-  CHECK(p.output.find("\"merge\":40") != std::string::npos);
+  // Plan prints the status an import would record ("merged" standing for
+  // merged or duplicate).
+  CHECK(p.output.find("\"imported\":80") != std::string::npos);
+  CHECK(p.output.find("\"merged\":40") != std::string::npos);
   CHECK(DumpArchive(f.a_db()) == dump);
   // SQLite's -wal/-shm companions may appear when a reader opens a WAL
   // database; every other file is untouched.
@@ -357,7 +359,11 @@ TEST_CASE("plan shows what import would do and changes nothing", "[import][plan]
   std::erase_if(files, [](const std::string& p) { return p.ends_with("-wal") || p.ends_with("-shm"); });
   CHECK(after == files);
   ProcessResult text = f.Run("plan", {"--source", "peerB"});
-  CHECK(text.output.find("add") != std::string::npos);
+  CHECK(text.output.find("imported  80") != std::string::npos);
+  // And the import records what the plan said.
+  REQUIRE(f.Run("import").exit_code == 0);
+  CHECK(QueryInt(f.a_db(), "SELECT count(*) FROM sync_records WHERE status = 'imported'") == 80);
+  CHECK(QueryInt(f.a_db(), "SELECT count(*) FROM sync_records WHERE status IN ('merged', 'duplicate')") == 40);
 }
 
 TEST_CASE("before the manifest arrives, plan and import call every delivered file pending", "[import][plan]") {

@@ -1,18 +1,17 @@
+// Over 450 lines: one class, every query and write the importer and the
+// reports make on indafoto.db, each behind a Status at the module edge.
 #include "lib/archive/archive_db.h"
 
 #include <system_error>
 #include <unordered_map>
 
+#include "lib/archive/crawler_db.h"
 #include "lib/archive/crawler_schema.h"
 
 namespace indafoto {
 
 namespace fs = std::filesystem;
 
-namespace sync_status {
-bool IsFinal(const std::string& s) { return TookImage(s) || s == kConflict || s == kSkipped; }
-bool TookImage(const std::string& s) { return s == kImported || s == kMerged || s == kDuplicate || s == kRepaired; }
-}  // namespace sync_status
 
 namespace {
 
@@ -48,6 +47,18 @@ CREATE TABLE IF NOT EXISTS syncd_placements (
 )sql";
 
 const char* const kNow = "strftime('%Y-%m-%d %H:%M:%S','now')";
+
+// The module edge: SQL inside `body` throws SqliteError so that a chain of
+// statements reads straight; callers of ArchiveDb get a Status.
+template <typename Body>
+Status Guard(Body&& body) {
+  try {
+    body();
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
 
 }  // namespace
 
@@ -95,21 +106,19 @@ Status ArchiveDb::Prepare(bool read_only) {
       if (db_.HasColumn("images", "sha256_hash"))
         db_.Exec("CREATE INDEX IF NOT EXISTS idx_images_sha256 ON images(sha256_hash)");
       t.Commit();
-    } else if (!db_.HasTable("images")) {
-      return Status::Invalid("database has no images table: not an indafoto crawler database");
+    }
+    CrawlerSchema schema;
+    if (Status s = ProbeCrawlerSchema(db_, &schema); !s.ok()) {
+      if (s.code() == Status::Code::kCorrupt && read_only && !db_.HasTable("images"))
+        return Status::Invalid("database has no images table: not an indafoto crawler database");
+      return s;
     }
     has_sync_records_ = db_.HasTable("sync_records");
     has_author_subfolders_ = db_.HasTable("syncd_author_subfolders");
     read_only_ = read_only;
-    has_banned_authors_ = db_.HasTable("banned_authors");
-    image_columns_.clear();
-    for (std::string_view c : kImageColumns) {
-      if (db_.HasColumn("images", std::string(c))) image_columns_.emplace_back(c);
-    }
-    std::string sample;
-    Statement s = db_.Prepare("SELECT local_path FROM images WHERE local_path IS NOT NULL AND local_path != '' ORDER BY id DESC LIMIT 1");
-    if (s.Step()) sample = s.Text(0);
-    path_style_ = LocalPathStyle::Learn(sample, database_dir_, image_root_);
+    has_banned_authors_ = schema.has_banned_authors;
+    image_columns_ = schema.image_columns;
+    path_style_ = LocalPathStyle::Learn(schema.sample_local_path, database_dir_, image_root_);
     return Status::Ok();
   } catch (const SqliteError& e) {
     Status s = e.ToStatus();
@@ -136,209 +145,246 @@ static std::optional<LocalImage> ReadLocalImage(Statement& s) {
   return img;
 }
 
-std::optional<LocalImage> ArchiveDb::FindBySha256(const std::string& sha256) {
-  if (!HasColumn("sha256_hash") || sha256.empty()) return std::nullopt;
-  Statement s = db_.Prepare(
-      "SELECT id, local_path, sha256_hash, url, author FROM images WHERE sha256_hash = ? ORDER BY id LIMIT 1");
-  s.Bind(1, sha256);
-  return ReadLocalImage(s);
+Status ArchiveDb::FindBySha256(const std::string& sha256, std::optional<LocalImage>* out) {
+  out->reset();
+  if (!HasColumn("sha256_hash") || sha256.empty()) return Status::Ok();
+  return Guard([&] {
+    Statement s = db_.Prepare(
+        "SELECT id, local_path, sha256_hash, url, author FROM images WHERE sha256_hash = ? ORDER BY id LIMIT 1");
+    s.Bind(1, sha256);
+    *out = ReadLocalImage(s);
+  });
 }
 
-std::optional<LocalImage> ArchiveDb::FindByUrl(const std::string& url) {
-  if (url.empty()) return std::nullopt;
-  Statement s = db_.Prepare(HasColumn("sha256_hash")
-      ? "SELECT id, local_path, sha256_hash, url, author FROM images WHERE url = ? ORDER BY id LIMIT 1"
-      : "SELECT id, local_path, NULL, url, author FROM images WHERE url = ? ORDER BY id LIMIT 1");
-  s.Bind(1, url);
-  return ReadLocalImage(s);
+Status ArchiveDb::FindByUrl(const std::string& url, std::optional<LocalImage>* out) {
+  out->reset();
+  if (url.empty()) return Status::Ok();
+  return Guard([&] {
+    Statement s = db_.Prepare(HasColumn("sha256_hash")
+        ? "SELECT id, local_path, sha256_hash, url, author FROM images WHERE url = ? ORDER BY id LIMIT 1"
+        : "SELECT id, local_path, NULL, url, author FROM images WHERE url = ? ORDER BY id LIMIT 1");
+    s.Bind(1, url);
+    *out = ReadLocalImage(s);
+  });
 }
 
-std::optional<LocalImage> ArchiveDb::FindById(int64_t id) {
-  Statement s = db_.Prepare(HasColumn("sha256_hash")
-      ? "SELECT id, local_path, sha256_hash, url, author FROM images WHERE id = ?"
-      : "SELECT id, local_path, NULL, url, author FROM images WHERE id = ?");
-  s.Bind(1, id);
-  return ReadLocalImage(s);
+Status ArchiveDb::FindById(int64_t id, std::optional<LocalImage>* out) {
+  out->reset();
+  return Guard([&] {
+    Statement s = db_.Prepare(HasColumn("sha256_hash")
+        ? "SELECT id, local_path, sha256_hash, url, author FROM images WHERE id = ?"
+        : "SELECT id, local_path, NULL, url, author FROM images WHERE id = ?");
+    s.Bind(1, id);
+    *out = ReadLocalImage(s);
+  });
 }
 
-std::optional<std::string> ArchiveDb::BannedReason(const std::string& author) {
-  if (author.empty() || !has_banned_authors_) return std::nullopt;
-  Statement s = db_.Prepare("SELECT COALESCE(reason, '') FROM banned_authors WHERE author = ? LIMIT 1");
-  s.Bind(1, author);
-  if (!s.Step()) return std::nullopt;
-  return s.Text(0);
+Status ArchiveDb::BannedReason(const std::string& author, std::optional<std::string>* reason) {
+  reason->reset();
+  if (author.empty() || !has_banned_authors_) return Status::Ok();
+  return Guard([&] {
+    Statement s = db_.Prepare("SELECT COALESCE(reason, '') FROM banned_authors WHERE author = ? LIMIT 1");
+    s.Bind(1, author);
+    if (s.Step()) *reason = s.Text(0);
+  });
 }
 
-int64_t ArchiveDb::InsertImage(const RemoteImage& image, const std::string& stored_local_path,
-                               const std::string& sha256) {
-  // Column names come from the schema (kImageColumns ∩ PRAGMA table_info),
-  // never from the remote; values are bound.
-  std::string sql = "INSERT INTO images (local_path";
-  std::string params = "?";
-  for (const auto& c : image_columns_) {
-    sql += ", " + c;
-    params += ", ?";
-  }
-  sql += ") VALUES (" + params + ")";
-  Statement s = db_.Prepare(sql);
-  s.Bind(1, stored_local_path);
-  int i = 2;
-  for (const auto& c : image_columns_) {
-    if (c == "sha256_hash") s.Bind(i++, sha256);
-    else s.Bind(i++, image.Get(c));
-  }
-  s.Run();
-  return db_.LastInsertRowid();
-}
-
-int ArchiveDb::FillMissingColumns(int64_t image_id, const RemoteImage& image) {
-  std::string select = "SELECT id";
-  for (const auto& c : image_columns_) select += ", " + c;
-  select += " FROM images WHERE id = ?";
-  Statement s = db_.Prepare(select);
-  s.Bind(1, image_id);
-  if (!s.Step()) return 0;
-  int filled = 0;
-  for (size_t i = 0; i < image_columns_.size(); ++i) {
-    const std::string& c = image_columns_[i];
-    if (c == "sha256_hash" || c == "uuid") continue;  // identity columns are not merged
-    Value local = s.Column(static_cast<int>(i + 1));
-    const Value& remote = image.Get(c);
-    if (local.IsMissing() && !remote.IsMissing()) {
-      Statement u = db_.Prepare("UPDATE images SET " + c + " = ? WHERE id = ?");
-      u.Bind(1, remote).Bind(2, image_id);
-      u.Run();
-      ++filled;
+Status ArchiveDb::InsertImage(const RemoteImage& image, const std::string& stored_local_path,
+                              const std::string& sha256, int64_t* image_id) {
+  return Guard([&] {
+    // Column names come from the schema (kImageColumns ∩ PRAGMA table_info),
+    // never from the remote; values are bound.
+    std::string sql = "INSERT INTO images (local_path";
+    std::string params = "?";
+    for (const auto& c : image_columns_) {
+      sql += ", " + c;
+      params += ", ?";
     }
-  }
-  return filled;
-}
-
-void ArchiveDb::SetSha256(int64_t image_id, const std::string& sha256) {
-  if (!HasColumn("sha256_hash")) return;
-  Statement u = db_.Prepare("UPDATE images SET sha256_hash = ? WHERE id = ?");
-  u.Bind(1, sha256).Bind(2, image_id);
-  u.Run();
-}
-
-int ArchiveDb::AddRelations(int64_t image_id, const RemoteImage& image) {
-  int added = 0;
-  for (const auto& tag : image.tags) {
-    if (tag.empty()) continue;
-    Statement ins = db_.Prepare("INSERT OR IGNORE INTO tags (name, count) VALUES (?, 0)");
-    ins.Bind(1, tag);
-    ins.Run();
-    Statement link = db_.Prepare(
-        "INSERT OR IGNORE INTO image_tags (image_id, tag_id) SELECT ?, id FROM tags WHERE name = ?");
-    link.Bind(1, image_id).Bind(2, tag);
-    link.Run();
-    if (db_.Changes() > 0) {
-      ++added;
-      // tags.count is the crawler's number of images carrying the tag.
-      Statement inc = db_.Prepare("UPDATE tags SET count = COALESCE(count, 0) + 1 WHERE name = ?");
-      inc.Bind(1, tag);
-      inc.Run();
+    sql += ") VALUES (" + params + ")";
+    Statement s = db_.Prepare(sql);
+    s.Bind(1, stored_local_path);
+    int i = 2;
+    for (const auto& c : image_columns_) {
+      if (c == "sha256_hash") s.Bind(i++, sha256);
+      else s.Bind(i++, image.Get(c));
     }
-  }
-  for (const auto& a : image.albums) {
-    if (a.album_id.empty()) continue;
-    Statement ins = db_.Prepare("INSERT OR IGNORE INTO albums (album_id, title, url, is_public) VALUES (?, ?, ?, ?)");
-    ins.Bind(1, a.album_id).Bind(2, a.title).Bind(3, a.url).Bind(4, a.is_public);
-    ins.Run();
-    Statement link = db_.Prepare(
-        "INSERT OR IGNORE INTO image_albums (image_id, album_id) SELECT ?, id FROM albums WHERE album_id = ?");
-    link.Bind(1, image_id).Bind(2, a.album_id);
-    link.Run();
-    added += db_.Changes();
-  }
-  for (const auto& c : image.collections) {
-    if (c.collection_id.empty()) continue;
-    Statement ins = db_.Prepare(
-        "INSERT OR IGNORE INTO collections (collection_id, title, url, is_public) VALUES (?, ?, ?, ?)");
-    ins.Bind(1, c.collection_id).Bind(2, c.title).Bind(3, c.url).Bind(4, c.is_public);
-    ins.Run();
-    Statement link = db_.Prepare(
-        "INSERT OR IGNORE INTO image_collections (image_id, collection_id) "
-        "SELECT ?, id FROM collections WHERE collection_id = ?");
-    link.Bind(1, image_id).Bind(2, c.collection_id);
-    link.Run();
-    added += db_.Changes();
-  }
-  return added;
+    s.Run();
+    *image_id = db_.LastInsertRowid();
+  });
 }
 
-void ArchiveDb::RecordSync(const std::string& source, const std::string& remote_path, int64_t image_id,
-                           const std::string& status, const std::string& message) {
+Status ArchiveDb::FillMissingColumns(int64_t image_id, const RemoteImage& image, int* filled) {
+  *filled = 0;
+  return Guard([&] {
+    std::string select = "SELECT id";
+    for (const auto& c : image_columns_) select += ", " + c;
+    select += " FROM images WHERE id = ?";
+    Statement s = db_.Prepare(select);
+    s.Bind(1, image_id);
+    if (!s.Step()) return;
+    for (size_t i = 0; i < image_columns_.size(); ++i) {
+      const std::string& c = image_columns_[i];
+      if (c == "sha256_hash" || c == "uuid") continue;  // identity columns are not merged
+      Value local = s.Column(static_cast<int>(i + 1));
+      const Value& remote = image.Get(c);
+      if (local.IsMissing() && !remote.IsMissing()) {
+        Statement u = db_.Prepare("UPDATE images SET " + c + " = ? WHERE id = ?");
+        u.Bind(1, remote).Bind(2, image_id);
+        u.Run();
+        ++*filled;
+      }
+    }
+  });
+}
+
+Status ArchiveDb::SetSha256(int64_t image_id, const std::string& sha256) {
+  if (!HasColumn("sha256_hash")) return Status::Ok();
+  return Guard([&] {
+    Statement u = db_.Prepare("UPDATE images SET sha256_hash = ? WHERE id = ?");
+    u.Bind(1, sha256).Bind(2, image_id);
+    u.Run();
+  });
+}
+
+Status ArchiveDb::SetLocalPath(int64_t image_id, const std::string& stored_local_path) {
+  return Guard([&] {
+    Statement u = db_.Prepare("UPDATE images SET local_path = ? WHERE id = ?");
+    u.Bind(1, stored_local_path).Bind(2, image_id);
+    u.Run();
+  });
+}
+
+Status ArchiveDb::AddRelations(int64_t image_id, const RemoteImage& image, int* added) {
+  *added = 0;
+  return Guard([&] {
+    for (const auto& tag : image.tags) {
+      if (tag.empty()) continue;
+      Statement ins = db_.Prepare("INSERT OR IGNORE INTO tags (name, count) VALUES (?, 0)");
+      ins.Bind(1, tag);
+      ins.Run();
+      Statement link = db_.Prepare(
+          "INSERT OR IGNORE INTO image_tags (image_id, tag_id) SELECT ?, id FROM tags WHERE name = ?");
+      link.Bind(1, image_id).Bind(2, tag);
+      link.Run();
+      if (db_.Changes() > 0) {
+        ++*added;
+        // tags.count is the crawler's number of images carrying the tag.
+        Statement inc = db_.Prepare("UPDATE tags SET count = COALESCE(count, 0) + 1 WHERE name = ?");
+        inc.Bind(1, tag);
+        inc.Run();
+      }
+    }
+    for (const auto& a : image.albums) {
+      if (a.album_id.empty()) continue;
+      Statement ins =
+          db_.Prepare("INSERT OR IGNORE INTO albums (album_id, title, url, is_public) VALUES (?, ?, ?, ?)");
+      ins.Bind(1, a.album_id).Bind(2, a.title).Bind(3, a.url).Bind(4, a.is_public);
+      ins.Run();
+      Statement link = db_.Prepare(
+          "INSERT OR IGNORE INTO image_albums (image_id, album_id) SELECT ?, id FROM albums WHERE album_id = ?");
+      link.Bind(1, image_id).Bind(2, a.album_id);
+      link.Run();
+      *added += db_.Changes();
+    }
+    for (const auto& c : image.collections) {
+      if (c.collection_id.empty()) continue;
+      Statement ins = db_.Prepare(
+          "INSERT OR IGNORE INTO collections (collection_id, title, url, is_public) VALUES (?, ?, ?, ?)");
+      ins.Bind(1, c.collection_id).Bind(2, c.title).Bind(3, c.url).Bind(4, c.is_public);
+      ins.Run();
+      Statement link = db_.Prepare(
+          "INSERT OR IGNORE INTO image_collections (image_id, collection_id) "
+          "SELECT ?, id FROM collections WHERE collection_id = ?");
+      link.Bind(1, image_id).Bind(2, c.collection_id);
+      link.Run();
+      *added += db_.Changes();
+    }
+  });
+}
+
+Status ArchiveDb::RecordSync(const std::string& source, const std::string& remote_path, int64_t image_id,
+                             SyncStatus status, const std::string& message) {
   // The latest row of a path is updated while it is provisional (pending,
   // failed); once it holds a final decision a new row is added instead, so
   // the provenance of an image is never overwritten.
-  std::optional<SyncRecord> latest = FindSyncRecord(source, remote_path);
-  bool update = latest && !sync_status::IsFinal(latest->status);
-  Statement w = db_.Prepare(
-      update ? std::string("UPDATE sync_records SET image_id = ?, status = ?, error_message = ?, sync_date = ") +
-                   kNow + " WHERE id = ?"
-             : std::string("INSERT INTO sync_records (image_id, status, error_message, remote_source, "
-                           "remote_path, sync_date) VALUES (?, ?, ?, ?, ?, ") + kNow + ")");
-  if (image_id > 0) w.Bind(1, image_id);
-  else w.BindNull(1);
-  w.Bind(2, status);
-  if (message.empty()) w.BindNull(3);
-  else w.Bind(3, message);
-  if (update) {
-    w.Bind(4, latest->id);
-  } else {
-    w.Bind(4, source).Bind(5, remote_path);
-  }
-  w.Run();
+  std::optional<SyncRecord> latest;
+  if (Status s = FindSyncRecord(source, remote_path, &latest); !s.ok()) return s;
+  bool update = latest && !latest->IsFinal();
+  return Guard([&] {
+    Statement w = db_.Prepare(
+        update ? std::string("UPDATE sync_records SET image_id = ?, status = ?, error_message = ?, sync_date = ") +
+                     kNow + " WHERE id = ?"
+               : std::string("INSERT INTO sync_records (image_id, status, error_message, remote_source, "
+                             "remote_path, sync_date) VALUES (?, ?, ?, ?, ?, ") + kNow + ")");
+    if (image_id > 0) w.Bind(1, image_id);
+    else w.BindNull(1);
+    w.Bind(2, std::string(SyncStatusName(status)));
+    if (message.empty()) w.BindNull(3);
+    else w.Bind(3, message);
+    if (update) {
+      w.Bind(4, latest->id);
+    } else {
+      w.Bind(4, source).Bind(5, remote_path);
+    }
+    w.Run();
+  });
 }
 
-std::optional<SyncRecord> ArchiveDb::FindSyncRecord(const std::string& source, const std::string& remote_path) {
-  if (!has_sync_records_) return std::nullopt;  // read-only, never synced
-  Statement s = db_.Prepare(
-      "SELECT id, image_id, status, error_message FROM sync_records "
-      "WHERE remote_source = ? AND remote_path = ? ORDER BY id DESC LIMIT 1");
-  s.Bind(1, source).Bind(2, remote_path);
-  if (!s.Step()) return std::nullopt;
-  SyncRecord r;
-  r.id = s.Int(0);
-  r.image_id = s.IsNull(1) ? 0 : s.Int(1);
-  r.status = s.Text(2);
-  r.error_message = s.Text(3);
-  return r;
+Status ArchiveDb::FindSyncRecord(const std::string& source, const std::string& remote_path,
+                                 std::optional<SyncRecord>* out) {
+  out->reset();
+  if (!has_sync_records_) return Status::Ok();  // read-only, never synced
+  return Guard([&] {
+    Statement s = db_.Prepare(
+        "SELECT id, image_id, status, error_message FROM sync_records "
+        "WHERE remote_source = ? AND remote_path = ? ORDER BY id DESC LIMIT 1");
+    s.Bind(1, source).Bind(2, remote_path);
+    if (!s.Step()) return;
+    SyncRecord r;
+    r.id = s.Int(0);
+    r.image_id = s.IsNull(1) ? 0 : s.Int(1);
+    r.status = ParseSyncStatus(s.Text(2));
+    r.error_message = s.Text(3);
+    *out = std::move(r);
+  });
 }
 
-std::vector<std::pair<std::string, std::string>> ArchiveDb::DeliveriesOf(int64_t image_id) {
-  std::vector<std::pair<std::string, std::string>> out;
-  if (!has_sync_records_) return out;
-  // No index on image_id (sync_records is the seed's table; we index only
-  // what the import path needs): used by healing, once per damaged image.
-  Statement s = db_.Prepare(
-      "SELECT remote_source, remote_path FROM sync_records WHERE image_id = ? AND status IN "
-      "('imported', 'merged', 'duplicate', 'repaired') ORDER BY id DESC LIMIT 16");
-  s.Bind(1, image_id);
-  while (s.Step()) out.emplace_back(s.Text(0), s.Text(1));
-  return out;
+Status ArchiveDb::DeliveriesOf(int64_t image_id, std::vector<std::pair<std::string, std::string>>* out) {
+  out->clear();
+  if (!has_sync_records_) return Status::Ok();
+  return Guard([&] {
+    // No index on image_id (sync_records is the seed's table; we index only
+    // what the import path needs): used by healing, once per damaged image.
+    Statement s = db_.Prepare(
+        "SELECT remote_source, remote_path FROM sync_records WHERE image_id = ? AND status IN "
+        "('imported', 'merged', 'duplicate', 'repaired') ORDER BY id DESC LIMIT 16");
+    s.Bind(1, image_id);
+    while (s.Step()) out->emplace_back(s.Text(0), s.Text(1));
+  });
 }
 
-std::map<std::string, int64_t> ArchiveDb::StatusCounts(const std::string& source) {
-  // Only the latest row of each path counts: earlier rows are history.
-  if (!has_sync_records_) return {};
-  Statement s = db_.Prepare(
-      "SELECT status, COUNT(*) FROM sync_records r WHERE remote_source = ?1 AND id = "
-      "(SELECT MAX(id) FROM sync_records WHERE remote_source = ?1 AND remote_path = r.remote_path) "
-      "GROUP BY status");
-  s.Bind(1, source);
-  std::map<std::string, int64_t> out;
-  while (s.Step()) out[s.Text(0)] = s.Int(1);
-  return out;
+Status ArchiveDb::StatusCounts(const std::string& source, std::map<std::string, int64_t>* out) {
+  out->clear();
+  if (!has_sync_records_) return Status::Ok();
+  return Guard([&] {
+    // Only the latest row of each path counts: earlier rows are history.
+    Statement s = db_.Prepare(
+        "SELECT status, COUNT(*) FROM sync_records r WHERE remote_source = ?1 AND id = "
+        "(SELECT MAX(id) FROM sync_records WHERE remote_source = ?1 AND remote_path = r.remote_path) "
+        "GROUP BY status");
+    s.Bind(1, source);
+    while (s.Step()) (*out)[s.Text(0)] = s.Int(1);
+  });
 }
 
-std::vector<std::string> ArchiveDb::PathsWithStatus(const std::string& source, const std::string& status) {
-  Statement s = db_.Prepare("SELECT remote_path FROM sync_records WHERE remote_source = ? AND status = ?");
-  s.Bind(1, source).Bind(2, status);
-  std::vector<std::string> out;
-  while (s.Step()) out.push_back(s.Text(0));
-  return out;
+Status ArchiveDb::PathsWithStatus(const std::string& source, SyncStatus status, std::vector<std::string>* out) {
+  out->clear();
+  if (!has_sync_records_) return Status::Ok();
+  return Guard([&] {
+    Statement s = db_.Prepare("SELECT remote_path FROM sync_records WHERE remote_source = ? AND status = ?");
+    s.Bind(1, source).Bind(2, std::string(SyncStatusName(status)));
+    while (s.Step()) out->push_back(s.Text(0));
+  });
 }
 
 namespace {
@@ -363,49 +409,51 @@ class FullSyncScope {
 
 }  // namespace
 
-int64_t ArchiveDb::AddPlacement(const fs::path& absolute_path, const std::string& sha256) {
-  return AddPlacements({{absolute_path, sha256}}).at(0);
+Status ArchiveDb::AddPlacements(const std::vector<std::pair<fs::path, std::string>>& placements,
+                                std::vector<int64_t>* ids) {
+  ids->clear();
+  return Guard([&] {
+    // The one commit that must reach the disk before we go on: the files are
+    // placed next, and a placed file must never outlive a power loss without
+    // the row that lets Recover() find it. A FULL commit syncs the whole WAL,
+    // so every earlier NORMAL commit becomes durable with it.
+    FullSyncScope full(db_);
+    Transaction t(db_);
+    ids->reserve(placements.size());
+    for (const auto& [path, sha256] : placements) {
+      Statement s = db_.Prepare("INSERT INTO syncd_placements (path, sha256) VALUES (?, ?)");
+      s.Bind(1, path.string()).Bind(2, sha256);
+      s.Run();
+      ids->push_back(db_.LastInsertRowid());
+    }
+    t.Commit();
+  });
 }
 
-std::vector<int64_t> ArchiveDb::AddPlacements(const std::vector<std::pair<fs::path, std::string>>& placements) {
-  // The one commit that must reach the disk before we go on: the files are
-  // placed next, and a placed file must never outlive a power loss without
-  // the row that lets Recover() find it. A FULL commit syncs the whole WAL,
-  // so every earlier NORMAL commit becomes durable with it.
-  FullSyncScope full(db_);
-  Transaction t(db_);
-  std::vector<int64_t> ids;
-  ids.reserve(placements.size());
-  for (const auto& [path, sha256] : placements) {
-    Statement s = db_.Prepare("INSERT INTO syncd_placements (path, sha256) VALUES (?, ?)");
-    s.Bind(1, path.string()).Bind(2, sha256);
+Status ArchiveDb::RemovePlacement(int64_t id) {
+  return Guard([&] {
+    Statement s = db_.Prepare("DELETE FROM syncd_placements WHERE id = ?");
+    s.Bind(1, id);
     s.Run();
-    ids.push_back(db_.LastInsertRowid());
-  }
-  t.Commit();
-  return ids;
-}
-
-void ArchiveDb::RemovePlacement(int64_t id) {
-  Statement s = db_.Prepare("DELETE FROM syncd_placements WHERE id = ?");
-  s.Bind(1, id);
-  s.Run();
+  });
 }
 
 void ArchiveDb::AbandonPlacement(int64_t id) {
-  try {
+  Guard([&] {
     Transaction t(db_);
-    RemovePlacement(id);
+    Statement s = db_.Prepare("DELETE FROM syncd_placements WHERE id = ?");
+    s.Bind(1, id);
+    s.Run();
     t.Commit();
-  } catch (const SqliteError&) {
-  }
+  });
 }
 
-std::vector<Placement> ArchiveDb::Placements() {
-  Statement s = db_.Prepare("SELECT id, path FROM syncd_placements ORDER BY id");
-  std::vector<Placement> out;
-  while (s.Step()) out.push_back(Placement{s.Int(0), s.Text(1)});
-  return out;
+Status ArchiveDb::Placements(std::vector<Placement>* out) {
+  out->clear();
+  return Guard([&] {
+    Statement s = db_.Prepare("SELECT id, path FROM syncd_placements ORDER BY id");
+    while (s.Step()) out->push_back(Placement{s.Int(0), s.Text(1)});
+  });
 }
 
 AuthorFileCounter::Subfolders ArchiveDb::LoadAuthorSubfolders(const std::string& author_folder) {
@@ -441,12 +489,15 @@ void ArchiveDb::SaveAuthorSubfolders(const std::string& author_folder, const Aut
   }
 }
 
-bool ArchiveDb::IsLocalPathReferenced(const std::string& stored_local_path) {
-  // No index on local_path (the crawler has none and we add none): this is
-  // only used by crash recovery, once per journal row.
-  Statement s = db_.Prepare("SELECT 1 FROM images WHERE local_path = ? LIMIT 1");
-  s.Bind(1, stored_local_path);
-  return s.Step();
+Status ArchiveDb::IsLocalPathReferenced(const std::string& stored_local_path, bool* referenced) {
+  *referenced = false;
+  return Guard([&] {
+    // No index on local_path (the crawler has none and we add none): this is
+    // only used by crash recovery, once per journal row.
+    Statement s = db_.Prepare("SELECT 1 FROM images WHERE local_path = ? LIMIT 1");
+    s.Bind(1, stored_local_path);
+    *referenced = s.Step();
+  });
 }
 
 }  // namespace indafoto

@@ -10,7 +10,10 @@
 //
 // Not thread-safe: one ArchiveDb per thread. The crawler and the explorer may
 // hold the same file open; every write runs in a BEGIN IMMEDIATE transaction
-// with a busy timeout, and callers retry Status::Busy.
+// with a busy timeout. Every method that touches the database returns a
+// Status: Busy when the crawler held the database past the timeout (the
+// caller retries the whole import later, never records it as a decision),
+// Corrupt, or another error naming SQLite's message.
 #pragma once
 
 #include <cstdint>
@@ -22,28 +25,11 @@
 
 #include "lib/archive/layout.h"
 #include "lib/archive/remote_image.h"
+#include "lib/archive/sync_status.h"
 #include "lib/util/sqlite.h"
 #include "lib/util/status.h"
 
 namespace indafoto {
-
-// sync_records.status values (documented in docs/architecture.md and
-// docs/operations.md).
-namespace sync_status {
-inline constexpr const char* kImported = "imported";    // new image added
-inline constexpr const char* kMerged = "merged";        // same image; metadata or relations added
-inline constexpr const char* kDuplicate = "duplicate";  // same image; nothing new
-inline constexpr const char* kRepaired = "repaired";    // local file was missing/corrupt; replaced
-inline constexpr const char* kPending = "pending";      // no catalog entry yet; retried on catalog change
-inline constexpr const char* kFailed = "failed";        // hash mismatch or unusable entry
-inline constexpr const char* kConflict = "conflict";    // same url, different verified content; local kept
-inline constexpr const char* kSkipped = "skipped";      // author banned locally
-// Final statuses are not re-examined by a reconcile scan.
-bool IsFinal(const std::string& status);
-// The delivery left the source's image in the archive (imported, merged,
-// duplicate, repaired): the record's image_id is that image.
-bool TookImage(const std::string& status);
-}  // namespace sync_status
 
 struct LocalImage {
   int64_t id = 0;
@@ -55,9 +41,10 @@ struct LocalImage {
 
 struct SyncRecord {
   int64_t id = 0;
-  int64_t image_id = 0;  // 0 when NULL
-  std::string status;
+  int64_t image_id = 0;              // 0 when NULL
+  std::optional<SyncStatus> status;  // nullopt: a name this version does not know
   std::string error_message;
+  bool IsFinal() const { return status && indafoto::IsFinal(*status); }
 };
 
 struct Placement {  // one row of the placement journal
@@ -84,50 +71,53 @@ class ArchiveDb {
   const std::vector<std::string>& image_columns() const { return image_columns_; }
   bool HasColumn(std::string_view column) const;
 
-  // Lookups. Both use an index (idx_images_sha256 / idx_images_url).
-  std::optional<LocalImage> FindBySha256(const std::string& sha256);
-  std::optional<LocalImage> FindByUrl(const std::string& url);
-  std::optional<LocalImage> FindById(int64_t id);
-  // Reason when `author` is in banned_authors.
-  std::optional<std::string> BannedReason(const std::string& author);
+  // Lookups. *out is nullopt when nothing matches. FindBySha256 and
+  // FindByUrl use an index (idx_images_sha256 / idx_images_url).
+  Status FindBySha256(const std::string& sha256, std::optional<LocalImage>* out);
+  Status FindByUrl(const std::string& url, std::optional<LocalImage>* out);
+  Status FindById(int64_t id, std::optional<LocalImage>* out);
+  // *reason is the ban's reason when `author` is in banned_authors.
+  Status BannedReason(const std::string& author, std::optional<std::string>* reason);
 
   // Writes; the caller holds a Transaction.
-  int64_t InsertImage(const RemoteImage& image, const std::string& stored_local_path,
-                      const std::string& sha256);
-  // Fills columns that are NULL or '' locally from `image`. Returns the
-  // number of columns filled.
-  int FillMissingColumns(int64_t image_id, const RemoteImage& image);
-  void SetSha256(int64_t image_id, const std::string& sha256);
+  Status InsertImage(const RemoteImage& image, const std::string& stored_local_path, const std::string& sha256,
+                     int64_t* image_id);
+  // Fills columns that are NULL or '' locally from `image`; *filled counts
+  // them.
+  Status FillMissingColumns(int64_t image_id, const RemoteImage& image, int* filled);
+  Status SetSha256(int64_t image_id, const std::string& sha256);
+  Status SetLocalPath(int64_t image_id, const std::string& stored_local_path);
   // Adds the relations of `image` that the local image lacks, re-keyed by
-  // natural key; creates tags/albums/collections as needed. Returns how many
-  // relation rows were added.
-  int AddRelations(int64_t image_id, const RemoteImage& image);
+  // natural key; creates tags/albums/collections as needed. *added counts
+  // the relation rows added.
+  Status AddRelations(int64_t image_id, const RemoteImage& image, int* added);
   // Records a decision for (source, path): updates the latest row while it
   // is provisional (pending, failed), else adds a row (history is kept).
-  void RecordSync(const std::string& source, const std::string& remote_path, int64_t image_id,
-                  const std::string& status, const std::string& message);
-  std::optional<SyncRecord> FindSyncRecord(const std::string& source, const std::string& remote_path);
+  Status RecordSync(const std::string& source, const std::string& remote_path, int64_t image_id, SyncStatus status,
+                    const std::string& message);
+  // The latest record of (source, path); nullopt when none.
+  Status FindSyncRecord(const std::string& source, const std::string& remote_path, std::optional<SyncRecord>* out);
   // (source, remote_path) of the deliveries recorded as having taken image
   // `image_id` (imported, merged, duplicate, repaired), newest first.
-  std::vector<std::pair<std::string, std::string>> DeliveriesOf(int64_t image_id);
-  // Latest decision per path of `source`, counted by status.
-  std::map<std::string, int64_t> StatusCounts(const std::string& source);
-  std::vector<std::string> PathsWithStatus(const std::string& source, const std::string& status);
+  Status DeliveriesOf(int64_t image_id, std::vector<std::pair<std::string, std::string>>* out);
+  // Latest decision per path of `source`, counted by status name (a name
+  // this version does not know is counted under its own name).
+  Status StatusCounts(const std::string& source, std::map<std::string, int64_t>* out);
+  Status PathsWithStatus(const std::string& source, SyncStatus status, std::vector<std::string>* out);
 
-  // Placement journal. AddPlacement commits on its own and durably (it must
-  // be on disk before the file exists; every other commit of ours is
-  // synchronous=NORMAL); RemovePlacement runs inside the image's
-  // transaction so both commit together.
-  int64_t AddPlacement(const std::filesystem::path& absolute_path, const std::string& sha256);
-  // The same for a batch, in one durable commit (one sync for all): ids in
-  // the order of `placements` (absolute path, sha256).
-  std::vector<int64_t> AddPlacements(const std::vector<std::pair<std::filesystem::path, std::string>>& placements);
-  void RemovePlacement(int64_t id);
+  // Placement journal. AddPlacements commits on its own and durably (each
+  // row must be on disk before its file exists; every other commit of ours
+  // is synchronous=NORMAL), one durable commit for the whole batch: ids in
+  // the order of `placements` (absolute path, sha256). RemovePlacement runs
+  // inside the image's transaction so both commit together.
+  Status AddPlacements(const std::vector<std::pair<std::filesystem::path, std::string>>& placements,
+                       std::vector<int64_t>* ids);
+  Status RemovePlacement(int64_t id);
   // Removes a journal row in a transaction of its own, after the placement
   // was undone (the file is not there). Failures are left to Recover().
   void AbandonPlacement(int64_t id);
-  std::vector<Placement> Placements();
-  bool IsLocalPathReferenced(const std::string& stored_local_path);
+  Status Placements(std::vector<Placement>* out);
+  Status IsLocalPathReferenced(const std::string& stored_local_path, bool* referenced);
 
   // AuthorFileCounter's settled subfolder counts (a cache: errors read as
   // empty and are not saved; a read-only database saves nothing).

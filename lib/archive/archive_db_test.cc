@@ -77,17 +77,21 @@ TEST_CASE("only the placement journal's commit waits for the disk", "[archive_db
   int before = g_syncs;
   {
     Transaction t(a.db());
-    a.RecordSync("peer", "x/0/image_1.jpg", 0, "pending", "");
+    REQUIRE(a.RecordSync("peer", "x/0/image_1.jpg", 0, SyncStatus::kPending, "").ok());
     t.Commit();
   }
   CHECK(g_syncs - before == 0);
   // The journal row must be on disk before the file is placed.
   before = g_syncs;
-  int64_t id = a.AddPlacement(dir.path() / "indafoto_archive" / "x" / "0" / "image_1.jpg", std::string(64, 'a'));
+  std::vector<int64_t> ids;
+  REQUIRE(a.AddPlacements({{dir.path() / "indafoto_archive" / "x" / "0" / "image_1.jpg", std::string(64, 'a')}}, &ids)
+              .ok());
   CHECK(g_syncs - before >= 1);
   CHECK(synchronous() == 1);  // back to NORMAL
-  REQUIRE(a.Placements().size() == 1);
-  CHECK(a.Placements()[0].id == id);
+  std::vector<Placement> placements;
+  REQUIRE(a.Placements(&placements).ok());
+  REQUIRE(placements.size() == 1);
+  CHECK(placements[0].id == ids.at(0));
 }
 
 TEST_CASE("an old crawler database is opened without altering its tables", "[archive_db]") {
@@ -109,15 +113,20 @@ TEST_CASE("an old crawler database is opened without altering its tables", "[arc
   CHECK(SchemaOf(a.db(), "images") == images_before);
   CHECK(SchemaOf(a.db(), "tags") == tags_before);
   CHECK_FALSE(a.HasColumn("sha256_hash"));
-  CHECK_FALSE(a.FindBySha256("00").has_value());
+  std::optional<LocalImage> found;
+  REQUIRE(a.FindBySha256("00", &found).ok());
+  CHECK_FALSE(found.has_value());
   // An insert writes only the columns the database has.
   RemoteImage img;
   img.Set("url", Value::Text("https://example/1"));
   img.Set("description", Value::Text("not stored: the column is missing"));
   Transaction t(a.db());
-  int64_t id = a.InsertImage(img, "indafoto_archive/x/0/image_1.jpg", "ab");
+  int64_t id = 0;
+  REQUIRE(a.InsertImage(img, "indafoto_archive/x/0/image_1.jpg", "ab", &id).ok());
   t.Commit();
-  CHECK(a.FindById(id)->url == "https://example/1");
+  REQUIRE(a.FindById(id, &found).ok());
+  REQUIRE(found.has_value());
+  CHECK(found->url == "https://example/1");
 }
 
 TEST_CASE("the importer's lookups use indexes, never a full scan", "[archive_db][performance]") {
@@ -143,20 +152,25 @@ TEST_CASE("sync_records keeps history once a decision is final", "[archive_db]")
   TempDir dir;
   ArchiveDb a;
   REQUIRE(ArchiveDb::Open(dir.path() / "indafoto.db", dir.path() / "indafoto_archive", true, false, &a).ok());
-  auto record = [&](const char* status) {
+  auto record = [&](SyncStatus status) {
     Transaction t(a.db());
-    a.RecordSync("src", "p.jpg", 0, status, "");
+    REQUIRE(a.RecordSync("src", "p.jpg", 0, status, "").ok());
     t.Commit();
   };
-  record("pending");
-  record("failed");  // provisional rows are updated in place
-  CHECK(a.StatusCounts("src") == std::map<std::string, int64_t>{{"failed", 1}});
-  record("imported");
-  record("conflict");  // a final decision is never overwritten
+  auto counts = [&] {
+    std::map<std::string, int64_t> c;
+    REQUIRE(a.StatusCounts("src", &c).ok());
+    return c;
+  };
+  record(SyncStatus::kPending);
+  record(SyncStatus::kFailed);  // provisional rows are updated in place
+  CHECK(counts() == std::map<std::string, int64_t>{{"failed", 1}});
+  record(SyncStatus::kImported);
+  record(SyncStatus::kConflict);  // a final decision is never overwritten
   Statement s = a.db().Prepare("SELECT COUNT(*) FROM sync_records");
   REQUIRE(s.Step());
   CHECK(s.Int(0) == 2);
-  CHECK(a.StatusCounts("src") == std::map<std::string, int64_t>{{"conflict", 1}});
+  CHECK(counts() == std::map<std::string, int64_t>{{"conflict", 1}});
 }
 
 }  // namespace indafoto
@@ -177,7 +191,7 @@ TEST_CASE("an import pass syncs per batch of new images, not per image", "[archi
   REQUIRE(GeneratePair(dir.path() / "A", dir.path() / "B", o).ok());
   RemoteSource source;
   source.name = "peerB";
-  source.local_path = dir.path() / "B" / "indafoto_archive";  // delivered in place: same filesystem
+  source.received_folder = dir.path() / "B" / "indafoto_archive";  // delivered in place: same filesystem
   source.remote_db_path = dir.path() / "B" / "indafoto.db";
   ArchiveDb archive;
   REQUIRE(ArchiveDb::Open(dir.path() / "A" / "indafoto.db", dir.path() / "A" / "indafoto_archive", true, false,
@@ -195,9 +209,9 @@ TEST_CASE("an import pass syncs per batch of new images, not per image", "[archi
   int before = g_syncs;
   PassOptions options;
   PassCounts counts;
-  REQUIRE(RunImportPass(importer, archive, source, options, &counts).ok());
+  REQUIRE(RunImportPass(importer, source, options, &counts).ok());
   int syncs = g_syncs - before;
-  CHECK(counts.by_status["imported"] == 1000);
+  CHECK(counts.by_status[SyncStatus::kImported] == 1000);
   // Was 2 per new image (the journal's commit, then the directory): 2000.
   // Now per batch of 64: one journal commit, one syncfs for the directories
   // the batch placed into, and SQLite's checkpoints.

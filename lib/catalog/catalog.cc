@@ -214,23 +214,15 @@ Status CatalogStore::PathsWithSha256(const std::string& source, const std::strin
   }
 }
 
-bool CatalogStore::Contains(const std::string& source, const std::string& rel_path) {
-  try {
-    Statement q = db_->Prepare("SELECT 1 FROM syncd_catalog_entries WHERE source = ? AND rel_path = ?");
-    q.Bind(1, source).Bind(2, rel_path);
-    return q.Step();
-  } catch (const SqliteError&) {
-    return false;
-  }
-}
-
-int64_t CatalogStore::Count(const std::string& source) {
+Status CatalogStore::Count(const std::string& source, int64_t* entries) {
+  *entries = 0;
   try {
     Statement q = db_->Prepare("SELECT entry_count FROM syncd_catalog_sources WHERE source = ?");
     q.Bind(1, source);
-    return q.Step() ? q.Int(0) : 0;
-  } catch (const SqliteError&) {
-    return -1;  // reports show it as unknown; never an exception on the daemon's worker
+    if (q.Step()) *entries = q.Int(0);
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
   }
 }
 
@@ -264,20 +256,5 @@ int64_t CatalogStore::Generation(const std::string& source) {
   return q.Step() ? q.Int(0) : 0;
 }
 
-Status CatalogStore::ForEach(const std::string& source, const std::function<Status(const RemoteImage&)>& fn) {
-  try {
-    Statement q = db_->Prepare("SELECT record FROM syncd_catalog_entries WHERE source = ? ORDER BY rel_path");
-    q.Bind(1, source);
-    while (q.Step()) {
-      RemoteImage img;
-      std::string error;
-      if (!RemoteImageFromJson(q.Text(0), &img, &error)) return Status::Corrupt("catalog entry: " + error);
-      if (Status s = fn(img); !s.ok()) return s;
-    }
-    return Status::Ok();
-  } catch (const SqliteError& e) {
-    return e.ToStatus();
-  }
-}
 
 }  // namespace indafoto

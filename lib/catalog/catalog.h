@@ -64,15 +64,8 @@ class CatalogStore {
   Status ForgetSequence(const std::string& source);
 
   Status FindByPath(const std::string& source, const std::string& rel_path, RemoteImage* out);
-  // Whether `source`'s catalog lists `rel_path` (the primary key; the record
-  // is not read). False on a database error: FindByPath then reports it.
-  bool Contains(const std::string& source, const std::string& rel_path);
-  // Entries of `source`'s catalog; -1 when the state database cannot say
-  // (busy, corrupt).
-  int64_t Count(const std::string& source);
-  // A counter that grows each time the catalog of `source` changes; the
-  // importer retries pending files when it moves.
-  int64_t Generation(const std::string& source);
+  // Entries of `source`'s catalog (0 before its first load).
+  Status Count(const std::string& source, int64_t* entries);
   // Paths of `source` whose entry changed in a load (same path, different
   // record) and that ForgetChange has not taken off yet; up to `limit`, in
   // path order.
@@ -80,13 +73,16 @@ class CatalogStore {
   Status ForgetChange(const std::string& source, const std::string& rel_path);
   // Paths of `source` whose entry lists `sha256` (uses the sha256 index).
   Status PathsWithSha256(const std::string& source, const std::string& sha256, std::vector<std::string>* out);
-  // Streams all entries of `source` in path order.
-  Status ForEach(const std::string& source, const std::function<Status(const RemoteImage&)>& fn);
 
  private:
   // Ok unless `reader`'s sequence would move `source`'s catalog backwards.
   static Status CheckForward(const std::string& source, const CatalogReader& reader, const std::string& fingerprint,
                              std::optional<uint64_t> accepted_sequence, const std::string& accepted_fingerprint);
+
+  // A counter that grows with each load of `source` that changed it; the
+  // entries a load touched carry it (load_generation). Inside Load's
+  // transaction only.
+  int64_t Generation(const std::string& source);
 
   Database* db_ = nullptr;
 };

@@ -359,6 +359,15 @@ Status ManifestReader::ReadAll(const std::function<Status(const RemoteImage&)>& 
     if (s = OpenAt(dir.get(), std::string(kPartsDirName), true, &parts_dir); !s.ok())
       return Error(s.code(), std::string(kPartsDirName) + "/: " + s.message());
   }
+  // Every part present before any is read: while Syncthing still delivers
+  // a new manifest, an attempt ends here for the price of a stat per part,
+  // so the daemon may retry as soon as each file arrives.
+  for (const ManifestPart& part : payload.parts) {
+    struct stat st;
+    if (::fstatat(parts_dir.get(), part.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)
+      return Error(Status::Code::kNotFound,
+                   "part " + part.name + " named by the index is missing (not received yet, or deleted); will retry");
+  }
   std::vector<char> buf(kReadChunk);
   std::string line;
   for (const ManifestPart& part : payload.parts) {

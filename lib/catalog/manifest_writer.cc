@@ -1,3 +1,5 @@
+// Over 450 lines: the manifest directory writer and the publish pass that
+// feeds it share the format's invariants (docs/manifest.md).
 #include "lib/catalog/manifest_writer.h"
 
 #include <dirent.h>
@@ -23,7 +25,7 @@
 #include <unordered_set>
 
 #include "lib/util/file_util.h"
-#include "lib/archive/crawler_schema.h"
+#include "lib/archive/crawler_db.h"
 #include "lib/archive/layout.h"
 #include "lib/catalog/manifest_reader.h"
 #include "lib/catalog/publish_changes.h"
@@ -372,12 +374,6 @@ Status ManifestDirWriter::Commit(const PublisherKey& key, PublishReport* report)
 
 namespace {
 
-struct Snapshot {
-  std::vector<std::string> columns;
-  int sha_column = -1;  // index into columns
-  bool has_banned = false, has_tags = false, has_albums = false, has_collections = false;
-};
-
 // What an incremental publish needs besides the options: the baseline key
 // it checks the tracking against, and what it reports back for
 // CommitPublishTracking.
@@ -399,46 +395,11 @@ Status PublishFromDatabase(const PublishOptions& o, Database& db, ManifestDirWri
   // One read transaction: the snapshot starts at the first read below and
   // everything (schema, rows, relations) comes from it.
   Transaction txn(db, /*immediate=*/false);
-  Snapshot snap;
-  if (!db.HasTable("images")) return Status::Corrupt(o.database_path.string() + " has no images table");
-  for (std::string_view c : kImageColumns) {
-    if (db.HasColumn("images", std::string(c))) {
-      if (c == "sha256_hash") snap.sha_column = static_cast<int>(snap.columns.size());
-      snap.columns.emplace_back(c);
-    }
-  }
-  bool has_author = db.HasColumn("images", "author");
-  snap.has_banned = has_author && db.HasTable("banned_authors") && db.HasColumn("banned_authors", "author");
-  snap.has_tags = db.HasTable("image_tags") && db.HasTable("tags");
-  snap.has_albums = db.HasTable("image_albums") && db.HasTable("albums");
-  snap.has_collections = db.HasTable("image_collections") && db.HasTable("collections");
-
-  std::string sample;
-  {
-    Statement q = db.Prepare("SELECT local_path FROM images WHERE local_path IS NOT NULL AND local_path <> '' LIMIT 1");
-    if (q.Step()) sample = q.Text(0);
-  }
-  LocalPathStyle style = LocalPathStyle::Learn(sample, db_dir, root_lexical);
-
-  std::string sql = "SELECT id, local_path, ";
-  sql += snap.has_banned
-             ? "COALESCE(author IN (SELECT author FROM banned_authors WHERE author IS NOT NULL), 0)"
-             : "0";
-  for (const auto& c : snap.columns) sql += ", " + c;
-  sql += " FROM images WHERE id BETWEEN ? AND ? ORDER BY id";
-  Statement rows = db.Prepare(sql);
-  std::optional<Statement> tags, albums, colls;
-  if (snap.has_tags)
-    tags = db.Prepare("SELECT t.name FROM image_tags it JOIN tags t ON t.id = it.tag_id "
-                      "WHERE it.image_id = ? AND t.name IS NOT NULL ORDER BY t.name");
-  if (snap.has_albums)
-    albums = db.Prepare("SELECT a.album_id, a.title, a.url, a.is_public FROM image_albums ia "
-                        "JOIN albums a ON a.id = ia.album_id WHERE ia.image_id = ? AND a.album_id IS NOT NULL "
-                        "ORDER BY a.album_id");
-  if (snap.has_collections)
-    colls = db.Prepare("SELECT c.collection_id, c.title, c.url, c.is_public FROM image_collections ic "
-                       "JOIN collections c ON c.id = ic.collection_id WHERE ic.image_id = ? "
-                       "AND c.collection_id IS NOT NULL ORDER BY c.collection_id");
+  CrawlerSchema schema;
+  if (Status s = ProbeCrawlerSchema(db, &schema); !s.ok())
+    return s.code() == Status::Code::kCorrupt ? Status::Corrupt(o.database_path.string() + ": " + s.message()) : s;
+  LocalPathStyle style = LocalPathStyle::Learn(schema.sample_local_path, db_dir, root_lexical);
+  const bool has_sha256 = schema.HasColumn("sha256_hash");
 
   std::string part;
   int64_t part_k = -1, part_count = 0;
@@ -450,20 +411,19 @@ Status PublishFromDatabase(const PublishOptions& o, Database& db, ManifestDirWri
     return s;
   };
 
-  // Emits the rows with lo <= id <= hi (parts in increasing order).
+  // Emits the images with lo <= id <= hi (parts in increasing order).
   auto emit_range = [&](int64_t lo, int64_t hi) -> Status {
-  rows.Bind(1, lo).Bind(2, hi);
-  while (rows.Step()) {
+  Status read = ReadCrawlerImages(db, schema, lo, hi, [&](CrawlerRow& row) -> Status {
     ++r->rows;
-    const int64_t id = rows.Int(0);
-    if (rows.Int(2) != 0) {
+    const int64_t id = row.id;
+    if (row.banned) {
       ++r->banned;
-      continue;
+      return Status::Ok();
     }
-    std::string local_path = rows.Text(1);
+    const std::string& local_path = row.local_path;
     if (local_path.empty()) {
       ++r->no_file;
-      continue;
+      return Status::Ok();
     }
     fs::path abs = style.ToAbsolute(local_path);
     fs::path rel = abs.lexically_relative(root_lexical);
@@ -475,21 +435,20 @@ Status PublishFromDatabase(const PublishOptions& o, Database& db, ManifestDirWri
       ++r->outside_root;
       spdlog::debug("publish: image id {} local_path '{}' is not under {}; left out", id, local_path,
                     root_lexical.string());
-      continue;
+      return Status::Ok();
     }
 
-    RemoteImage img;
+    RemoteImage& img = row.image;
     img.rel_path = std::move(rel_s);
-    for (size_t i = 0; i < snap.columns.size(); ++i) img.columns.emplace_back(snap.columns[i], rows.Column(static_cast<int>(i) + 3));
     std::string sha;
-    if (snap.sha_column >= 0) {
-      const Value& v = img.columns[static_cast<size_t>(snap.sha_column)].second;
+    if (has_sha256) {
+      const Value& v = img.Get("sha256_hash");
       if (v.type == Value::Type::kText && IsSha256Hex(v.text)) sha = Lower(v.text);
     }
     if (o.benchmark_skip_file_checks) {
       if (sha.empty()) {
         ++r->no_file;
-        continue;
+        return Status::Ok();
       }
       img.size = 0;
     } else {
@@ -500,7 +459,7 @@ Status PublishFromDatabase(const PublishOptions& o, Database& db, ManifestDirWri
         ++r->no_file;
         if (inc) inc->absent.push_back(id);  // rechecked by every publish
         spdlog::debug("publish: image id {}: {} is missing or not a regular file; left out", id, file.string());
-        continue;
+        return Status::Ok();
       }
       img.size = st.st_size;
       if (sha.empty()) {
@@ -510,7 +469,7 @@ Status PublishFromDatabase(const PublishOptions& o, Database& db, ManifestDirWri
         if (!Sha256File(file, &d).ok()) {
           ++r->no_file;
           if (inc) inc->absent.push_back(id);
-          continue;
+          return Status::Ok();
         }
         ++r->hashed;
         sha = d.sha256;
@@ -518,24 +477,6 @@ Status PublishFromDatabase(const PublishOptions& o, Database& db, ManifestDirWri
       }
     }
     img.sha256 = std::move(sha);
-
-    if (tags) {
-      tags->Bind(1, id);
-      while (tags->Step()) img.tags.push_back(tags->Text(0));
-      tags->Reset();
-    }
-    if (albums) {
-      albums->Bind(1, id);
-      while (albums->Step())
-        img.albums.push_back(AlbumRef{albums->Text(0), albums->Column(1), albums->Column(2), albums->Column(3)});
-      albums->Reset();
-    }
-    if (colls) {
-      colls->Bind(1, id);
-      while (colls->Step())
-        img.collections.push_back(CollectionRef{colls->Text(0), colls->Column(1), colls->Column(2), colls->Column(3)});
-      colls->Reset();
-    }
 
     const int64_t k = id / o.images_per_part;
     if (k != part_k) {
@@ -545,8 +486,9 @@ Status PublishFromDatabase(const PublishOptions& o, Database& db, ManifestDirWri
     part += RemoteImageToJson(img);
     part += '\n';
     ++part_count;
-  }
-  rows.Reset();
+    return Status::Ok();
+  });
+  if (!read.ok()) return read;
   return flush();
   };
 
@@ -681,6 +623,7 @@ Status PublishManifest(const PublishOptions& o, PublishReport* report) {
     if (Status s = writer.Commit(key, report); !s.ok()) return s;
     report->parts_read = report->parts;
   }
+
   spdlog::info(
       "publish: manifest {} sequence {}: {} images in {} parts ({} written, {} removed; {} read from the database, {} "
       "taken over unchanged{}), {} bytes; left out{}: {} banned, {} without file, {} outside the shared folder; {} "

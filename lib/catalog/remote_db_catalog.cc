@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "lib/archive/crawler_schema.h"
+#include "lib/archive/crawler_db.h"
 #include "lib/util/file_util.h"
 #include "lib/archive/layout.h"
 #include "lib/util/sha256.h"
@@ -83,85 +83,45 @@ Status RemoteDbCatalogReader::ReadAll(const std::function<Status(const RemoteIma
   // images.local_path is generated as printf('%.*c', 900000000, 'x') took
   // gigabytes and minutes (seen with fuzz/remote_db_fuzz.cc, hand-made input).
   sqlite3_limit(db.raw(), SQLITE_LIMIT_LENGTH, kMaxRemoteValueBytes);
-  try {
-    if (!db.HasTable("images"))
-      return Status::Corrupt(Describe() + " has no images table: not an indafoto crawler database");
-    // A crawler never makes generated (or virtual tables' hidden) columns;
-    // computing them is work a copy should not be able to order.
-    Statement hidden = db.Prepare(
-        "SELECT m.name FROM sqlite_master m, pragma_table_xinfo(m.name) x WHERE m.type = 'table' AND m.name IN "
-        "('images', 'tags', 'image_tags', 'albums', 'image_albums', 'collections', 'image_collections', "
-        "'banned_authors') AND x.hidden != 0 LIMIT 1");
-    if (hidden.Step())
-      return Status::Corrupt(Describe() + ": table " + hidden.Text(0) +
-                             " has generated or hidden columns: not an indafoto crawler database");
-    std::vector<std::string> columns;  // the kImageColumns `images` has, in that order
-    {
-      std::vector<std::string> present;
-      Statement info = db.Prepare("SELECT name FROM pragma_table_info('images')");
-      while (info.Step()) present.push_back(info.Text(0));
-      for (std::string_view c : kImageColumns) {
-        if (std::find(present.begin(), present.end(), c) != present.end()) columns.emplace_back(c);
-      }
-    }
-    bool has_tags = db.HasTable("image_tags") && db.HasTable("tags");
-    bool has_albums = db.HasTable("image_albums") && db.HasTable("albums");
-    bool has_collections = db.HasTable("image_collections") && db.HasTable("collections");
-    bool has_banned = db.HasTable("banned_authors");
-
-    // One read transaction: a consistent snapshot even if the copy is being
-    // replaced under us.
-    db.Exec("BEGIN");
-    std::string sql = "SELECT id, local_path";
-    for (const auto& c : columns) sql += ", " + c;
-    sql += " FROM images";
+  CrawlerSchema schema;
+  if (Status s = ProbeCrawlerSchema(db, &schema); !s.ok()) return Status::Corrupt(Describe() + ": " + s.message());
+  // One read transaction: a consistent snapshot even if the copy is being
+  // replaced under us.
+  Status began;
+  Transaction snapshot(db, &began, /*immediate=*/false);
+  if (!began.ok()) return Status::Corrupt(Describe() + ": " + began.message());
+  Status from_sink;
+  Status read = ReadCrawlerImages(db, schema, [&](CrawlerRow& row) -> Status {
     // A publisher leaves its banned authors' images out (opt-outs both ways).
-    if (has_banned) sql += " WHERE author IS NULL OR author NOT IN (SELECT author FROM banned_authors WHERE author IS NOT NULL)";
-    sql += " ORDER BY id";
-    Statement rows = db.Prepare(sql);
-    Statement tags = db.Prepare(has_tags ? "SELECT t.name FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE it.image_id = ? ORDER BY t.name" : "SELECT 1 WHERE 0 AND ?");
-    Statement albums = db.Prepare(has_albums ? "SELECT a.album_id, a.title, a.url, a.is_public FROM image_albums ia JOIN albums a ON a.id = ia.album_id WHERE ia.image_id = ? ORDER BY a.album_id" : "SELECT 1, 2, 3, 4 WHERE 0 AND ?");
-    Statement colls = db.Prepare(has_collections ? "SELECT c.collection_id, c.title, c.url, c.is_public FROM image_collections ic JOIN collections c ON c.id = ic.collection_id WHERE ic.image_id = ? ORDER BY c.collection_id" : "SELECT 1, 2, 3, 4 WHERE 0 AND ?");
-    while (rows.Step()) {
-      int64_t id = rows.Int(0);
-      std::string local_path = rows.Text(1);
-      std::optional<std::string> rel = ReceivedPathOf(local_path);
-      if (!rel) {
-        ++refused_;
-        spdlog::warn("{}: image id {} has an unusable local_path '{}'; entry refused", Describe(), id, local_path);
-        continue;
-      }
-      RemoteImage img;
-      img.rel_path = *rel;
-      for (size_t i = 0; i < columns.size(); ++i) img.columns.emplace_back(columns[i], rows.Column(static_cast<int>(i + 2)));
-      const Value& sha = img.Get("sha256_hash");
-      if (!sha.IsMissing()) {
-        std::string hex = sha.ToString();
-        for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (!IsSha256Hex(hex)) {
-          ++refused_;
-          spdlog::warn("{}: image id {} has a malformed sha256_hash; entry refused", Describe(), id);
-          continue;
-        }
-        img.sha256 = hex;
-      }
-      tags.Bind(1, id);
-      while (tags.Step()) img.tags.push_back(tags.Text(0));
-      tags.Reset();
-      albums.Bind(1, id);
-      while (albums.Step()) img.albums.push_back(AlbumRef{albums.Text(0), albums.Column(1), albums.Column(2), albums.Column(3)});
-      albums.Reset();
-      colls.Bind(1, id);
-      while (colls.Step()) img.collections.push_back(CollectionRef{colls.Text(0), colls.Column(1), colls.Column(2), colls.Column(3)});
-      colls.Reset();
-      if (Status s = sink(img); !s.ok()) return s;
+    if (row.banned) return Status::Ok();
+    std::optional<std::string> rel = ReceivedPathOf(row.local_path);
+    if (!rel) {
+      ++refused_;
+      spdlog::warn("{}: image id {} has an unusable local_path '{}'; entry refused", Describe(), row.id,
+                   row.local_path);
+      return Status::Ok();
     }
-    db.Exec("COMMIT");
-    return Status::Ok();
-  } catch (const SqliteError& e) {
-    Status s = e.ToStatus();
-    return Status::Corrupt(Describe() + ": " + s.message());
-  }
+    RemoteImage& img = row.image;
+    img.rel_path = *rel;
+    const Value& sha = img.Get("sha256_hash");
+    if (!sha.IsMissing()) {
+      std::string hex = sha.ToString();
+      for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (!IsSha256Hex(hex)) {
+        ++refused_;
+        spdlog::warn("{}: image id {} has a malformed sha256_hash; entry refused", Describe(), row.id);
+        return Status::Ok();
+      }
+      img.sha256 = hex;
+    }
+    from_sink = sink(img);
+    return from_sink;
+  });
+  // The sink's own errors (the catalog store's) pass as they are; the
+  // copy's are named as the copy's.
+  if (!from_sink.ok()) return from_sink;
+  if (!read.ok()) return Status::Corrupt(Describe() + ": " + read.message());
+  return Status::Ok();
 }
 
 }  // namespace indafoto

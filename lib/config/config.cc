@@ -1,5 +1,7 @@
 #include "lib/config/config.h"
 
+#include <thread>
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
@@ -145,7 +147,7 @@ Status CheckPathsApart(const Config& c) {
   std::vector<Named> received;
   for (size_t i = 0; i < c.sources.size(); ++i)
     received.push_back({"remote_sources[" + std::to_string(i) + "].local_path (source '" + c.sources[i].name + "')",
-                        resolve(c.sources[i].local_path)});
+                        resolve(c.sources[i].received_folder)});
   auto clash = [](const Named& a, const char* how, const Named& b) {
     return Status::Invalid("'" + a.key + "' " + a.path.string() + " " + how + " '" + b.key + "' " + b.path.string());
   };
@@ -207,12 +209,12 @@ Status ParseSources(const Json& list, Config* c) {
     RemoteSource src;
     RETURN_IF_ERROR(r.String("name", &src.name));
     RETURN_IF_ERROR(r.String("folder_id", &src.folder_id));
-    RETURN_IF_ERROR(r.Path("local_path", base, &src.local_path));
+    RETURN_IF_ERROR(r.Path("local_path", base, &src.received_folder));
     RETURN_IF_ERROR(r.Path("remote_db_path", base, &src.remote_db_path));
     RETURN_IF_ERROR(r.String("device_id", &src.device_id));
     RETURN_IF_ERROR(r.RejectUnknown());
     if (src.name.empty()) return Status::Invalid(r.Name("name") + " is required");
-    if (src.local_path.empty()) return Status::Invalid(r.Name("local_path") + " is required");
+    if (src.received_folder.empty()) return Status::Invalid(r.Name("local_path") + " is required");
     if (src.folder_id.empty()) src.folder_id = src.name;
     if (!names.insert(src.name).second)
       return Status::Invalid(r.Name("name") + ": source name '" + src.name + "' is used twice");
@@ -222,6 +224,12 @@ Status ParseSources(const Json& list, Config* c) {
 }
 
 }  // namespace
+
+int Config::HashThreads() const {
+  if (hash_threads > 0) return hash_threads;
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 2 : static_cast<int>(n);
+}
 
 const RemoteSource* Config::FindSource(const std::string& name) const {
   for (const auto& s : sources) {

@@ -18,7 +18,7 @@ namespace indafoto {
 struct RemoteSource {
   std::string name;                     // provenance name (sync_records.remote_source)
   std::string folder_id;                // the Syncthing folder that receives it
-  std::filesystem::path local_path;     // where that folder is on disk
+  std::filesystem::path received_folder;  // where that folder is on disk (JSON key: local_path)
   std::filesystem::path remote_db_path; // optional copy of the remote's indafoto.db
   std::string device_id;                // optional: the publisher's Syncthing device,
                                         // shared with when we create the folder
@@ -57,9 +57,11 @@ struct Config {
   // healing what it can from the received folders; `status` reports what
   // it could not heal.
   int verify_interval_hours = 168;
-  int hash_threads = 0;  // 0: one per core
+  int hash_threads = 0;  // 0: one per core (HashThreads())
   std::string log_level = "info";
 
+  // Threads to hash with: hash_threads, or one per core.
+  int HashThreads() const;
   const RemoteSource* FindSource(const std::string& name) const;
   // The API key after applying api_key_env; empty when none is configured.
   std::string ResolvedApiKey() const;

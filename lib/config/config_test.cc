@@ -23,7 +23,7 @@ TEST_CASE("Config accepts the original tool's flat form", "[config]") {
   CHECK(c.syncthing.api_key == "k3y");
   CHECK(c.syncthing.port == 8385);
   REQUIRE(c.sources.size() == 1);
-  CHECK(c.sources[0].local_path == "/etc/x/received/peer1");
+  CHECK(c.sources[0].received_folder == "/etc/x/received/peer1");
   CHECK(c.sources[0].remote_db_path == "/etc/x/remote/peer1.db");
   CHECK(c.state_path == "/etc/x/indafoto-syncd-state.db");
 }

@@ -29,23 +29,22 @@ class HashPipeline {
   ~HashPipeline() { pool_.join(); }
 
   void Submit(const std::string& rel_path) {
-    if (!importer_.InCatalog(source_, rel_path)) {
-      // Pending (or ignored) without reading a byte; keeps order with the
-      // files in flight by draining them first.
+    Decision examined = importer_.Examine(source_, rel_path);
+    if (!examined.awaiting_hash) {
+      // Pending, refused or ignored without reading a byte; keeps order
+      // with the files in flight by draining them first.
       Drain();
-      Count(rel_path, importer_.ImportFile(source_, rel_path));
+      Count(rel_path, importer_.Apply(source_, rel_path, examined));
       return;
     }
     while (inflight_.size() >= window_) ApplyOldest();
-    fs_path root = source_.local_path;
-    std::packaged_task<Hashed()> task([root, rel_path]() {
+    std::filesystem::path file = examined.file;
+    std::packaged_task<Hashed()> task([file]() {
       Hashed h;
-      std::filesystem::path file;
-      h.status = ResolveReceivedFile(root, rel_path, &file);
-      if (h.status.ok()) h.status = Sha256File(file, &h.digest);
+      h.status = Sha256File(file, &h.digest);
       return h;
     });
-    inflight_.push_back(Item{rel_path, task.get_future()});
+    inflight_.push_back(Item{rel_path, std::move(examined), task.get_future()});
     boost::asio::post(pool_, std::move(task));
   }
   void Drain() {
@@ -61,6 +60,7 @@ class HashPipeline {
   };
   struct Item {
     std::string rel_path;
+    Decision decision;  // examined, awaiting its hash
     std::future<Hashed> hashed;
   };
 
@@ -68,9 +68,8 @@ class HashPipeline {
     Item item = std::move(inflight_.front());
     inflight_.pop_front();
     Hashed h = item.hashed.get();
-    // A failed hash (vanished, symlink, I/O) is re-derived by Decide so the
-    // outcome carries the proper reason.
-    Decision d = importer_.Decide(source_, item.rel_path, h.status.ok() ? &h.digest : nullptr);
+    Decision d = std::move(item.decision);
+    importer_.DecideHashed(&d, h.status, h.digest);
     if (d.action == Action::kNew) {
       new_paths_.push_back(item.rel_path);
       new_decisions_.push_back(std::move(d));
@@ -91,8 +90,8 @@ class HashPipeline {
   void Count(const std::string& rel_path, const ImportOutcome& o) {
     if (!o.error.ok()) ++counts_->errors;
     else if (o.unchanged) ++counts_->unchanged;
-    else if (!o.status.empty()) ++counts_->by_status[o.status];
-    if (sync_status::TookImage(o.status) && !o.unchanged) counts_->bytes += o.bytes;
+    else if (o.status) ++counts_->by_status[*o.status];
+    if (o.status && TookImage(*o.status) && !o.unchanged) counts_->bytes += o.bytes;
     if (options_.on_outcome) options_.on_outcome(rel_path, o);
   }
 
@@ -110,28 +109,21 @@ class HashPipeline {
 
 }  // namespace
 
-Status RunImportPass(Importer& importer, ArchiveDb& archive, const RemoteSource& source, const PassOptions& options,
-                     PassCounts* counts) {
-  // Metadata first: images already here whose catalog entry changed.
-  int64_t merged = 0;
-  Status changes = importer.MergeCatalogChanges(source, &merged);
-  if (merged > 0) counts->by_status[sync_status::kMerged] += merged;
-  if (!changes.ok()) return changes;
+Status RunImportPass(Importer& importer, const RemoteSource& source, const PassOptions& options, PassCounts* counts) {
   HashPipeline pipeline(importer, source, options, counts);
   Status db_error;
-  Status walk = WalkReceivedFolder(source.local_path, [&](const std::string& rel) {
+  Status walk = WalkReceivedFolder(source.received_folder, [&](const std::string& rel) {
     if (options.should_stop && options.should_stop()) return false;
     ++counts->seen;
     if (!options.recheck_final) {
-      try {
-        std::optional<SyncRecord> r = archive.FindSyncRecord(source.name, rel);
-        if (r && sync_status::IsFinal(r->status)) {
-          ++counts->accounted;
-          return true;
-        }
-      } catch (const SqliteError& e) {
-        db_error = e.ToStatus();
+      bool accounted = false;
+      if (Status s = importer.IsAccounted(source, rel, &accounted); !s.ok()) {
+        db_error = s;  // busy or corrupt: the pass ends, the next one retries
         return false;
+      }
+      if (accounted) {
+        ++counts->accounted;
+        return true;
       }
     }
     pipeline.Submit(rel);

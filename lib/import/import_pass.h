@@ -1,7 +1,8 @@
-// One pass over a received folder: every delivered file that is not yet
-// accounted for (no final sync_records decision) is hashed and imported.
-// This is `indafoto-syncd import`, and the daemon's reconcile scan, which
-// is what makes the daemon independent of having seen every event.
+// The hashing pipeline under SyncSource (lib/import/sync_source.h, the one
+// entry point): one pass over a received folder, where every delivered
+// file not yet accounted for (Importer::IsAccounted) is hashed and
+// imported, or over a list of paths. The walk is what makes the daemon
+// independent of having seen every event.
 //
 // Hashing runs on `hash_threads` threads ahead of the importer; decisions
 // are applied one at a time on the calling thread, one transaction each.
@@ -24,7 +25,7 @@ struct PassCounts {
   int64_t unchanged = 0;   // examined; the same decision was already recorded
   int64_t errors = 0;      // transient failures; retried by the next pass
   int64_t bytes = 0;       // bytes of files imported/merged/repaired in this pass
-  std::map<std::string, int64_t> by_status;  // decisions written in this pass
+  std::map<SyncStatus, int64_t> by_status;  // decisions written in this pass
 };
 
 struct PassOptions {
@@ -39,9 +40,8 @@ struct PassOptions {
 };
 
 // Imports what `source`'s received folder holds. The source's catalog must
-// be loaded into the importer's CatalogStore first.
-Status RunImportPass(Importer& importer, ArchiveDb& archive, const RemoteSource& source, const PassOptions& options,
-                     PassCounts* counts);
+// be loaded into the importer's CatalogStore first (SyncSource does it).
+Status RunImportPass(Importer& importer, const RemoteSource& source, const PassOptions& options, PassCounts* counts);
 
 // Hashes then imports a list of paths (the daemon's event-driven path).
 Status ImportPaths(Importer& importer, const RemoteSource& source, const std::vector<std::string>& rel_paths,

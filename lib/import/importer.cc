@@ -1,3 +1,6 @@
+// Over 450 lines on purpose: Decide and Apply of one delivery read best
+// side by side (every outcome and its commit), and they share the
+// placement-journal protocol described in importer.h.
 #include "lib/import/importer.h"
 
 #include <spdlog/spdlog.h>
@@ -17,18 +20,18 @@ namespace indafoto {
 
 namespace fs = std::filesystem;
 
-const char* ActionName(Action a) {
-  switch (a) {
-    case Action::kIgnore: return "ignore";
-    case Action::kPending: return "pending";
-    case Action::kFail: return "reject";
-    case Action::kSkip: return "skip";
-    case Action::kNew: return "add";
-    case Action::kMerge: return "merge";
-    case Action::kRepair: return "repair";
-    case Action::kConflict: return "conflict";
+std::optional<SyncStatus> StatusFor(Action action) {
+  switch (action) {
+    case Action::kIgnore: return std::nullopt;
+    case Action::kPending: return SyncStatus::kPending;
+    case Action::kFail: return SyncStatus::kFailed;
+    case Action::kSkip: return SyncStatus::kSkipped;
+    case Action::kNew: return SyncStatus::kImported;
+    case Action::kMerge: return SyncStatus::kMerged;
+    case Action::kRepair: return SyncStatus::kRepaired;
+    case Action::kConflict: return SyncStatus::kConflict;
   }
-  return "?";
+  return std::nullopt;
 }
 
 namespace {
@@ -58,32 +61,51 @@ Importer::Importer(ArchiveDb* archive, CatalogStore* catalog)
 
 Status Importer::Recover(int* removed_files) {
   *removed_files = 0;
-  try {
-    for (const Placement& p : archive_->Placements()) {
-      fs::path path(p.path);
-      ::unlink(TemporaryPathFor(path).c_str());
-      std::error_code ec;
-      std::string stored = archive_->path_style().ToStored(path);
-      // The journal row outlives the image's transaction only when that
-      // transaction never committed: the file is ours and has no row.
-      if (fs::exists(fs::symlink_status(path, ec)) && !archive_->IsLocalPathReferenced(stored)) {
-        if (::unlink(path.c_str()) == 0) {
-          ++*removed_files;
-          FsyncDirectory(path.parent_path());
-          spdlog::info("recovery: removed {} (placed by an interrupted import, never committed)", path.string());
-        }
+  std::vector<Placement> placements;
+  if (Status s = archive_->Placements(&placements); !s.ok()) return s;
+  for (const Placement& p : placements) {
+    fs::path path(p.path);
+    ::unlink(TemporaryPathFor(path).c_str());
+    std::error_code ec;
+    std::string stored = archive_->path_style().ToStored(path);
+    // The journal row outlives the image's transaction only when that
+    // transaction never committed: the file is ours and has no row.
+    bool referenced = false;
+    if (Status s = archive_->IsLocalPathReferenced(stored, &referenced); !s.ok()) return s;
+    if (fs::exists(fs::symlink_status(path, ec)) && !referenced) {
+      if (::unlink(path.c_str()) == 0) {
+        ++*removed_files;
+        FsyncDirectory(path.parent_path());
+        spdlog::info("recovery: removed {} (placed by an interrupted import, never committed)", path.string());
       }
-      Transaction t(archive_->db());
-      archive_->RemovePlacement(p.id);
-      t.Commit();
     }
-    return Status::Ok();
-  } catch (const SqliteError& e) {
-    return e.ToStatus();
+    Status began;
+    Transaction t(archive_->db(), &began);
+    if (Status s = archive_->RemovePlacement(p.id); began.ok() && !s.ok()) return s;
+    if (Status s = t.TryCommit(); !s.ok()) return s;
   }
+  return Status::Ok();
+}
+
+Status Importer::IsAccounted(const RemoteSource& source, const std::string& rel_path, bool* accounted,
+                             std::optional<SyncRecord>* record) {
+  std::optional<SyncRecord> r;
+  Status s = archive_->FindSyncRecord(source.name, rel_path, &r);
+  *accounted = s.ok() && r && r->IsFinal();
+  if (record) *record = std::move(r);
+  return s;
 }
 
 Decision Importer::Decide(const RemoteSource& source, const std::string& rel_path, const FileDigest* digest) {
+  Decision d = Examine(source, rel_path);
+  if (!d.awaiting_hash) return d;
+  FileDigest computed;
+  Status hashed = digest ? Status::Ok() : Sha256File(d.file, &computed);
+  DecideHashed(&d, hashed, digest ? *digest : computed);
+  return d;
+}
+
+Decision Importer::Examine(const RemoteSource& source, const std::string& rel_path) {
   Decision d;
   if (std::string_view why = IgnoreReason(rel_path); !why.empty()) {
     d.message = std::string(why);
@@ -97,7 +119,7 @@ Decision Importer::Decide(const RemoteSource& source, const std::string& rel_pat
     d.message = why;
     return d;
   }
-  if (Status s = ResolveReceivedFile(source.local_path, rel_path, &d.file); !s.ok()) {
+  if (Status s = ResolveReceivedFile(source.received_folder, rel_path, &d.file); !s.ok()) {
     d.message = s.message();
     if (s.code() == Status::Code::kInvalid) {
       d.action = Action::kFail;
@@ -118,83 +140,92 @@ Decision Importer::Decide(const RemoteSource& source, const std::string& rel_pat
     else d.action = Action::kFail;     // an entry that cannot be parsed
     return d;
   }
-  if (digest) {
-    d.digest = *digest;
-  } else if (Status s = Sha256File(d.file, &d.digest); !s.ok()) {
+  d.awaiting_hash = true;
+  return d;
+}
+
+void Importer::DecideHashed(Decision* decision, const Status& hashed, const FileDigest& digest) {
+  Decision& d = *decision;
+  d.awaiting_hash = false;
+  // A database error leaves the decision ignored with the error: retried,
+  // never recorded.
+  auto db_error = [&d](const Status& s) {
+    d.action = Action::kIgnore;
+    d.error = s;
     d.message = s.message();
-    if (!s.IsNotFound()) d.error = s;
-    return d;
+  };
+  if (!hashed.ok()) {
+    d.message = hashed.message();
+    if (!hashed.IsNotFound()) d.error = hashed;
+    return;
   }
+  d.digest = digest;
   if (!d.entry.sha256.empty() && d.entry.sha256 != d.digest.sha256) {
     d.action = Action::kFail;
     d.message = "sha256 mismatch: catalog " + d.entry.sha256 + ", file " + d.digest.sha256;
-    return d;
+    return;
   }
   if (d.entry.size >= 0 && d.entry.size != d.digest.size) {
     d.action = Action::kFail;
     d.message = "size mismatch: catalog " + std::to_string(d.entry.size) + ", file " + std::to_string(d.digest.size);
-    return d;
+    return;
   }
-  try {
-    std::string author = d.entry.Get("author").ToString();
-    if (std::optional<std::string> reason = archive_->BannedReason(author)) {
-      d.action = Action::kSkip;
-      d.message = "author '" + author + "' is banned locally" + (reason->empty() ? "" : ": " + *reason);
-      return d;
-    }
-    d.local = archive_->FindBySha256(d.digest.sha256);
-    if (!d.local) d.local = archive_->FindByUrl(d.entry.Get("url").ToString());
-    if (!d.local) {
-      d.action = Action::kNew;
-      return d;
-    }
-    // The image is known locally. A row that records another sha256 is
-    // another picture under the same url, whatever state its file is in:
-    // never merged into, never repaired by this delivery.
-    const bool hash_recorded = !d.local->sha256.empty();
-    if (hash_recorded && d.local->sha256 != d.digest.sha256) {
-      d.action = Action::kConflict;
-      d.message = "same url as local image " + std::to_string(d.local->id) + " but different content: local records " +
-                  d.local->sha256 + ", delivered " + d.digest.sha256 + "; local kept";
-      return d;
-    }
-    // Check its file: the delivery repairs a missing or corrupt one.
-    FileDigest local_digest;
-    Status ls = d.local->local_path.empty()
-                    ? Status::NotFound("no local_path")
-                    : Sha256File(archive_->path_style().ToAbsolute(d.local->local_path), &local_digest);
-    bool local_present = ls.ok();
-    if (!ls.ok() && !ls.IsNotFound() && ls.code() != Status::Code::kInvalid) {
-      d.action = Action::kIgnore;
-      d.error = ls;
-      d.message = "cannot check the local file: " + ls.message();
-      return d;
-    }
-    d.update_sha256 = !hash_recorded;
-    if (local_present && local_digest.sha256 == d.digest.sha256) {
-      d.action = Action::kMerge;
-      return d;
-    }
-    if (!hash_recorded && local_present) {
-      d.action = Action::kConflict;
-      d.message = "same url as local image " + std::to_string(d.local->id) + " but different content: local " +
-                  local_digest.sha256 + ", delivered " + d.digest.sha256 + "; local kept";
-      return d;
-    }
-    d.action = Action::kRepair;
-    std::string state = local_present ? "does not verify (" + local_digest.sha256 + ")"
-                        : ls.code() == Status::Code::kInvalid ? "is not a regular file"
-                                                              : "is missing";
-    d.message = "local file " + d.local->local_path + " " + state;
-    if (!hash_recorded)
-      d.message += "; the local row records no sha256, so the delivery of the same url takes its place";
-    return d;
-  } catch (const SqliteError& e) {
+  std::string author = d.entry.Get("author").ToString();
+  std::optional<std::string> banned;
+  if (Status s = archive_->BannedReason(author, &banned); !s.ok()) return db_error(s);
+  if (banned) {
+    d.action = Action::kSkip;
+    d.message = "author '" + author + "' is banned locally" + (banned->empty() ? "" : ": " + *banned);
+    return;
+  }
+  if (Status s = archive_->FindBySha256(d.digest.sha256, &d.local); !s.ok()) return db_error(s);
+  if (!d.local) {
+    if (Status s = archive_->FindByUrl(d.entry.Get("url").ToString(), &d.local); !s.ok()) return db_error(s);
+  }
+  if (!d.local) {
+    d.action = Action::kNew;
+    return;
+  }
+  // The image is known locally. A row that records another sha256 is
+  // another picture under the same url, whatever state its file is in:
+  // never merged into, never repaired by this delivery.
+  const bool hash_recorded = !d.local->sha256.empty();
+  if (hash_recorded && d.local->sha256 != d.digest.sha256) {
+    d.action = Action::kConflict;
+    d.message = "same url as local image " + std::to_string(d.local->id) + " but different content: local records " +
+                d.local->sha256 + ", delivered " + d.digest.sha256 + "; local kept";
+    return;
+  }
+  // Check its file: the delivery repairs a missing or corrupt one.
+  FileDigest local_digest;
+  Status ls = d.local->local_path.empty()
+                  ? Status::NotFound("no local_path")
+                  : Sha256File(archive_->path_style().ToAbsolute(d.local->local_path), &local_digest);
+  bool local_present = ls.ok();
+  if (!ls.ok() && !ls.IsNotFound() && ls.code() != Status::Code::kInvalid) {
     d.action = Action::kIgnore;
-    d.error = e.ToStatus();
-    d.message = d.error.message();
-    return d;
+    d.error = ls;
+    d.message = "cannot check the local file: " + ls.message();
+    return;
   }
+  d.update_sha256 = !hash_recorded;
+  if (local_present && local_digest.sha256 == d.digest.sha256) {
+    d.action = Action::kMerge;
+    return;
+  }
+  if (!hash_recorded && local_present) {
+    d.action = Action::kConflict;
+    d.message = "same url as local image " + std::to_string(d.local->id) + " but different content: local " +
+                local_digest.sha256 + ", delivered " + d.digest.sha256 + "; local kept";
+    return;
+  }
+  d.action = Action::kRepair;
+  std::string state = local_present ? "does not verify (" + local_digest.sha256 + ")"
+                      : ls.code() == Status::Code::kInvalid ? "is not a regular file"
+                                                            : "is missing";
+  d.message = "local file " + d.local->local_path + " " + state;
+  if (!hash_recorded)
+    d.message += "; the local row records no sha256, so the delivery of the same url takes its place";
 }
 
 Status Importer::HealLocalFile(const std::vector<RemoteSource>& sources, const LocalImage& image,
@@ -206,7 +237,7 @@ Status Importer::HealLocalFile(const std::vector<RemoteSource>& sources, const L
   auto heal_from = [&](const RemoteSource& source, const std::string& rel) -> Status {
     Decision d;
     if (!IgnoreReason(rel).empty() || !RefusedReason(rel).empty()) return Status::NotFound(rel);
-    if (!ResolveReceivedFile(source.local_path, rel, &d.file).ok()) return Status::NotFound(rel);
+    if (!ResolveReceivedFile(source.received_folder, rel, &d.file).ok()) return Status::NotFound(rel);
     if (!Sha256File(d.file, &d.digest).ok() || d.digest.sha256 != image.sha256) return Status::NotFound(rel);
     catalog_->FindByPath(source.name, rel, &d.entry);  // columns and relations to merge, when listed
     if (image.local_path.empty() && d.entry.rel_path.empty()) return Status::NotFound(rel);  // no author to place it under
@@ -216,34 +247,28 @@ Status Importer::HealLocalFile(const std::vector<RemoteSource>& sources, const L
                 " was missing or corrupt (found by verify)";
     ImportOutcome o = ApplyRepair(source, rel, d);
     if (!o.error.ok()) return o.error;
-    if (o.status != sync_status::kRepaired) return Status::Invalid(o.message);
+    if (o.status != SyncStatus::kRepaired) return Status::Invalid(o.message);
     *healed_from = source.name + ":" + rel;
     return Status::Ok();
   };
-  try {
-    // First the catalogs' sha256 index; only then the image's own
-    // deliveries (sync_records has no index on image_id: a scan).
+  // First the catalogs' sha256 index; only then the image's own
+  // deliveries (sync_records has no index on image_id: a scan).
+  for (const RemoteSource& source : sources) {
+    std::vector<std::string> paths;
+    if (Status s = catalog_->PathsWithSha256(source.name, image.sha256, &paths); !s.ok()) return s;
+    for (const std::string& rel : paths) {
+      if (Status s = heal_from(source, rel); !s.IsNotFound()) return s;
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> deliveries;
+  if (Status s = archive_->DeliveriesOf(image.id, &deliveries); !s.ok()) return s;
+  for (const auto& [source_name, rel] : deliveries) {
     for (const RemoteSource& source : sources) {
-      std::vector<std::string> paths;
-      if (Status s = catalog_->PathsWithSha256(source.name, image.sha256, &paths); !s.ok()) return s;
-      for (const std::string& rel : paths) {
-        if (Status s = heal_from(source, rel); !s.IsNotFound()) return s;
-      }
+      if (source.name != source_name) continue;
+      if (Status s = heal_from(source, rel); !s.IsNotFound()) return s;
     }
-    for (const auto& [source_name, rel] : archive_->DeliveriesOf(image.id)) {
-      for (const RemoteSource& source : sources) {
-        if (source.name != source_name) continue;
-        if (Status s = heal_from(source, rel); !s.IsNotFound()) return s;
-      }
-    }
-  } catch (const SqliteError& e) {
-    return e.ToStatus();
   }
   return Status::NotFound("no received folder holds a delivery with sha256 " + image.sha256);
-}
-
-bool Importer::InCatalog(const RemoteSource& source, const std::string& rel_path) {
-  return catalog_->Contains(source.name, rel_path);
 }
 
 ImportOutcome Importer::ImportFile(const RemoteSource& source, const std::string& rel_path, const FileDigest* digest) {
@@ -251,43 +276,43 @@ ImportOutcome Importer::ImportFile(const RemoteSource& source, const std::string
 }
 
 ImportOutcome Importer::Apply(const RemoteSource& source, const std::string& rel_path, const Decision& d) {
-  try {
-    switch (d.action) {
-      case Action::kIgnore: {
-        ImportOutcome o;
-        o.error = d.error;
-        o.message = d.message;
-        return o;
-      }
-      case Action::kPending: return ApplyRecordOnly(source, rel_path, d, sync_status::kPending);
-      case Action::kFail: return ApplyRecordOnly(source, rel_path, d, sync_status::kFailed);
-      case Action::kSkip: return ApplyRecordOnly(source, rel_path, d, sync_status::kSkipped);
-      case Action::kConflict: return ApplyRecordOnly(source, rel_path, d, sync_status::kConflict);
-      case Action::kNew: return ApplyNewImages(source, {rel_path}, {d}).at(0);
-      case Action::kMerge: return ApplyMerge(source, rel_path, d);
-      case Action::kRepair: return ApplyRepair(source, rel_path, d);
+  switch (d.action) {
+    case Action::kIgnore: {
+      ImportOutcome o;
+      o.error = d.error;
+      o.message = d.message;
+      return o;
     }
-  } catch (const SqliteError& e) {
-    return ErrorOutcome(e.ToStatus());
+    case Action::kPending: return ApplyRecordOnly(source, rel_path, d, SyncStatus::kPending);
+    case Action::kFail: return ApplyRecordOnly(source, rel_path, d, SyncStatus::kFailed);
+    case Action::kSkip: return ApplyRecordOnly(source, rel_path, d, SyncStatus::kSkipped);
+    case Action::kConflict: return ApplyRecordOnly(source, rel_path, d, SyncStatus::kConflict);
+    case Action::kNew: return ApplyNewImages(source, {rel_path}, {d}).at(0);
+    case Action::kMerge: return ApplyMerge(source, rel_path, d);
+    case Action::kRepair: return ApplyRepair(source, rel_path, d);
   }
   return ErrorOutcome(Status::Invalid("unknown action"));
 }
 
 ImportOutcome Importer::ApplyRecordOnly(const RemoteSource& source, const std::string& rel_path, const Decision& d,
-                                        const char* status) {
+                                        SyncStatus status) {
   ImportOutcome o;
   o.status = status;
   o.message = d.message;
   o.image_id = d.local ? d.local->id : 0;
   o.bytes = d.digest.size;
-  std::optional<SyncRecord> prev = archive_->FindSyncRecord(source.name, rel_path);
+  std::optional<SyncRecord> prev;
+  if (Status s = archive_->FindSyncRecord(source.name, rel_path, &prev); !s.ok()) return ErrorOutcome(s);
   if (prev && prev->status == status && prev->error_message == d.message) {
     o.unchanged = true;
     return o;
   }
-  Transaction t(archive_->db());
-  archive_->RecordSync(source.name, rel_path, o.image_id, status, d.message);
-  t.Commit();
+  Status began;
+  Transaction t(archive_->db(), &began);
+  if (!began.ok()) return ErrorOutcome(began);
+  if (Status s = archive_->RecordSync(source.name, rel_path, o.image_id, status, d.message); !s.ok())
+    return ErrorOutcome(s);
+  if (Status s = t.TryCommit(); !s.ok()) return ErrorOutcome(s);
   return o;
 }
 
@@ -297,22 +322,21 @@ Status Importer::MergeCatalogChanges(const RemoteSource& source, int64_t* merged
     if (Status s = catalog_->ChangedPaths(source.name, 500, &paths); !s.ok()) return s;
     if (paths.empty()) return Status::Ok();
     for (const std::string& rel : paths) {
-      try {
-        std::optional<SyncRecord> r = archive_->FindSyncRecord(source.name, rel);
-        Decision d;
-        if (r && r->image_id > 0 && sync_status::TookImage(r->status) &&
-            catalog_->FindByPath(source.name, rel, &d.entry).ok())
-          d.local = archive_->FindById(r->image_id);
-        // A different sha256 is a different file: its delivery decides.
-        if (d.local && (d.local->sha256.empty() || d.entry.sha256.empty() || d.local->sha256 == d.entry.sha256)) {
-          ImportOutcome o = ApplyMerge(source, rel, d, "catalog entry changed");
-          if (!o.unchanged && o.status == sync_status::kMerged) {
-            ++*merged;
-            LogDecision(spdlog::level::debug, source.name, rel, o.status, o.message);
-          }
+      std::optional<SyncRecord> r;
+      if (Status s = archive_->FindSyncRecord(source.name, rel, &r); !s.ok()) return s;  // retried at the next pass
+      Decision d;
+      if (r && r->image_id > 0 && r->status && TookImage(*r->status) &&
+          catalog_->FindByPath(source.name, rel, &d.entry).ok()) {
+        if (Status s = archive_->FindById(r->image_id, &d.local); !s.ok()) return s;
+      }
+      // A different sha256 is a different file: its delivery decides.
+      if (d.local && (d.local->sha256.empty() || d.entry.sha256.empty() || d.local->sha256 == d.entry.sha256)) {
+        ImportOutcome o = ApplyMerge(source, rel, d, "catalog entry changed");
+        if (!o.error.ok()) return o.error;  // the change stays noted: retried at the next pass
+        if (!o.unchanged && o.status == SyncStatus::kMerged) {
+          ++*merged;
+          LogDecision(spdlog::level::debug, source.name, rel, SyncStatusName(*o.status), o.message);
         }
-      } catch (const SqliteError& e) {
-        return e.ToStatus();  // the change stays noted: retried at the next pass
       }
       // After the commit: a crash in between merges again, which adds nothing.
       if (Status s = catalog_->ForgetChange(source.name, rel); !s.ok()) return s;
@@ -363,7 +387,7 @@ std::vector<ImportOutcome> Importer::ApplyNewImages(const RemoteSource& source,
       Decision refused = d;
       refused.message = "the archive path " + it.dest.string().substr(0, 200) + "... would be " +
                         std::to_string(it.dest.native().size()) + " bytes, longer than the system allows; not imported";
-      out[i] = ApplyRecordOnly(source, rel_paths[i], refused, sync_status::kFailed);
+      out[i] = ApplyRecordOnly(source, rel_paths[i], refused, SyncStatus::kFailed);
     } else {
       ++earlier[it.author_folder];
       items.push_back(std::move(it));
@@ -372,7 +396,11 @@ std::vector<ImportOutcome> Importer::ApplyNewImages(const RemoteSource& source,
   if (items.empty()) return out;
   std::vector<std::pair<fs::path, std::string>> journal;
   for (const Item& it : items) journal.emplace_back(it.dest, decisions[it.index].digest.sha256);
-  std::vector<int64_t> ids = archive_->AddPlacements(journal);
+  std::vector<int64_t> ids;
+  if (Status s = archive_->AddPlacements(journal, &ids); !s.ok()) {
+    for (const Item& it : items) out[it.index] = ErrorOutcome(s);
+    return out;
+  }
   for (size_t k = 0; k < items.size(); ++k) items[k].placement = ids[k];
   CrashPoint("after_journal");
 
@@ -418,14 +446,31 @@ ImportOutcome Importer::CommitNew(const RemoteSource& source, const std::string&
     archive_->AbandonPlacement(placement);
   };
   ImportOutcome o;
-  try {
-    Transaction t(archive_->db());
+  {
+    Status began;
+    Transaction t(archive_->db(), &began);
+    // Rolls back, undoes the placement and reports `s` (a constraint
+    // violation is recorded as a conflict: the local image stays).
+    auto fail = [&](const Status& s) {
+      t.Rollback();
+      undo_placement();
+      if (s.code() == Status::Code::kInvalid) {
+        Decision conflict = d;
+        conflict.message = "cannot insert: " + s.message() + "; local kept";
+        return ApplyRecordOnly(source, rel_path, conflict, SyncStatus::kConflict);
+      }
+      return ErrorOutcome(s);
+    };
+    if (!began.ok()) return fail(began);
     // Identity again, now that we hold the database's write lock: Decide
     // ran without it, and the crawler (or a writer of ours that slipped
     // past the writer lock, or an earlier image of the same batch) may have
     // added the same image since. Inside this transaction nobody else can,
     // so an image is never added twice.
-    if (archive_->FindBySha256(d.digest.sha256) || archive_->FindByUrl(d.entry.Get("url").ToString())) {
+    std::optional<LocalImage> by_sha256, by_url;
+    if (Status s = archive_->FindBySha256(d.digest.sha256, &by_sha256); !s.ok()) return fail(s);
+    if (Status s = archive_->FindByUrl(d.entry.Get("url").ToString(), &by_url); !s.ok()) return fail(s);
+    if (by_sha256 || by_url) {
       t.Rollback();
       undo_placement();
       if (d.retried) return ErrorOutcome(Status::Busy("the local image changed twice while importing; retried later"));
@@ -433,24 +478,18 @@ ImportOutcome Importer::CommitNew(const RemoteSource& source, const std::string&
       again.retried = true;
       return Apply(source, rel_path, again);
     }
-    o.image_id = archive_->InsertImage(d.entry, stored, d.digest.sha256);
-    archive_->AddRelations(o.image_id, d.entry);
-    archive_->RecordSync(source.name, rel_path, o.image_id, sync_status::kImported, "");
-    archive_->RemovePlacement(placement);
+    int added = 0;
+    if (Status s = archive_->InsertImage(d.entry, stored, d.digest.sha256, &o.image_id); !s.ok()) return fail(s);
+    if (Status s = archive_->AddRelations(o.image_id, d.entry, &added); !s.ok()) return fail(s);
+    if (Status s = archive_->RecordSync(source.name, rel_path, o.image_id, SyncStatus::kImported, ""); !s.ok())
+      return fail(s);
+    if (Status s = archive_->RemovePlacement(placement); !s.ok()) return fail(s);
     CrashPoint("before_commit");
-    if (int e = InjectedErrno("commit")) throw SqliteError(SQLITE_FULL, std::string("injected: ") + std::strerror(e));
-    t.Commit();
-  } catch (const SqliteError& e) {
-    undo_placement();
-    if ((e.code() & 0xff) == SQLITE_CONSTRAINT) {
-      Decision conflict = d;
-      conflict.message = std::string("cannot insert: ") + e.what() + "; local kept";
-      return ApplyRecordOnly(source, rel_path, conflict, sync_status::kConflict);
-    }
-    return ErrorOutcome(e.ToStatus());
+    if (int e = InjectedErrno("commit")) return fail(Status::NoSpace(std::string("injected: ") + std::strerror(e)));
+    if (Status s = t.TryCommit(); !s.ok()) return fail(s);
   }
   CrashPoint("after_commit");
-  o.status = sync_status::kImported;
+  o.status = SyncStatus::kImported;
   o.local_path = stored;
   o.bytes = d.digest.size;
   o.message = method == PlaceMethod::kHardlink ? "hardlinked" : "copied";
@@ -463,22 +502,29 @@ ImportOutcome Importer::ApplyMerge(const RemoteSource& source, const std::string
   o.image_id = d.local->id;
   o.local_path = d.local->local_path;
   o.bytes = d.digest.size;
-  std::optional<SyncRecord> prev = archive_->FindSyncRecord(source.name, rel_path);
-  Transaction t(archive_->db());
-  int filled = archive_->FillMissingColumns(d.local->id, d.entry);
-  int added = archive_->AddRelations(d.local->id, d.entry);
-  if (d.update_sha256) archive_->SetSha256(d.local->id, d.digest.sha256);
+  std::optional<SyncRecord> prev;
+  if (Status s = archive_->FindSyncRecord(source.name, rel_path, &prev); !s.ok()) return ErrorOutcome(s);
+  Status began;
+  Transaction t(archive_->db(), &began);
+  if (!began.ok()) return ErrorOutcome(began);
+  int filled = 0, added = 0;
+  if (Status s = archive_->FillMissingColumns(d.local->id, d.entry, &filled); !s.ok()) return ErrorOutcome(s);
+  if (Status s = archive_->AddRelations(d.local->id, d.entry, &added); !s.ok()) return ErrorOutcome(s);
+  if (d.update_sha256) {
+    if (Status s = archive_->SetSha256(d.local->id, d.digest.sha256); !s.ok()) return ErrorOutcome(s);
+  }
   bool changed = filled > 0 || added > 0 || d.update_sha256;
-  o.status = changed ? sync_status::kMerged : sync_status::kDuplicate;
+  o.status = changed ? SyncStatus::kMerged : SyncStatus::kDuplicate;
   o.message = changed ? std::to_string(filled) + " columns filled, " + std::to_string(added) + " relations added" : "";
   if (!why.empty() && !o.message.empty()) o.message = why + ": " + o.message;
-  if (!changed && prev && sync_status::IsFinal(prev->status) && prev->image_id == d.local->id) {
+  if (!changed && prev && prev->IsFinal() && prev->image_id == d.local->id) {
     o.unchanged = true;  // already accounted for; leave the record as it is
     o.status = prev->status;
     return o;            // ~Transaction rolls back (nothing was written)
   }
-  archive_->RecordSync(source.name, rel_path, d.local->id, o.status, o.message);
-  t.Commit();
+  if (Status s = archive_->RecordSync(source.name, rel_path, d.local->id, *o.status, o.message); !s.ok())
+    return ErrorOutcome(s);
+  if (Status s = t.TryCommit(); !s.ok()) return ErrorOutcome(s);
   return o;
 }
 
@@ -491,13 +537,14 @@ ImportOutcome Importer::ApplyRepair(const RemoteSource& source, const std::strin
   if (!IsUnder(archive_->image_root(), target)) {
     Decision conflict = d;
     conflict.message = d.message + "; not repaired: " + target.string() + " lies outside image_root";
-    return ApplyRecordOnly(source, rel_path, conflict, sync_status::kFailed);
+    return ApplyRecordOnly(source, rel_path, conflict, SyncStatus::kFailed);
   }
-  int64_t placement = archive_->AddPlacement(target, d.digest.sha256);
+  std::vector<int64_t> placement;
+  if (Status s = archive_->AddPlacements({{target, d.digest.sha256}}, &placement); !s.ok()) return ErrorOutcome(s);
   CrashPoint("after_journal");
   PlaceMethod method;
   if (Status s = ReplaceFile(d.file, target, d.digest, &method); !s.ok()) {
-    archive_->AbandonPlacement(placement);
+    archive_->AbandonPlacement(placement[0]);
     return ErrorOutcome(s);
   }
   if (new_path) counter_.Added(author_folder, target);
@@ -506,21 +553,24 @@ ImportOutcome Importer::ApplyRepair(const RemoteSource& source, const std::strin
   o.image_id = d.local->id;
   o.local_path = new_path ? archive_->path_style().ToStored(target) : d.local->local_path;
   o.bytes = d.digest.size;
-  o.status = sync_status::kRepaired;
+  o.status = SyncStatus::kRepaired;
   o.message = d.message + "; replaced with the delivered file";
-  Transaction t(archive_->db());
-  archive_->FillMissingColumns(d.local->id, d.entry);
-  archive_->AddRelations(d.local->id, d.entry);
-  if (d.update_sha256) archive_->SetSha256(d.local->id, d.digest.sha256);
-  if (new_path) {
-    Statement u = archive_->db().Prepare("UPDATE images SET local_path = ? WHERE id = ?");
-    u.Bind(1, o.local_path).Bind(2, d.local->id);
-    u.Run();
-  }
-  archive_->RecordSync(source.name, rel_path, d.local->id, o.status, o.message);
-  archive_->RemovePlacement(placement);
+  // A failure from here on leaves the delivered bytes in place of a file
+  // that was missing or corrupt: no worse than before. The journal row
+  // stays; Recover() keeps the file because its row references it.
+  Status began;
+  Transaction t(archive_->db(), &began);
+  if (!began.ok()) return ErrorOutcome(began);
+  int filled = 0, added = 0;
+  Status s = archive_->FillMissingColumns(d.local->id, d.entry, &filled);
+  if (s.ok()) s = archive_->AddRelations(d.local->id, d.entry, &added);
+  if (s.ok() && d.update_sha256) s = archive_->SetSha256(d.local->id, d.digest.sha256);
+  if (s.ok() && new_path) s = archive_->SetLocalPath(d.local->id, o.local_path);
+  if (s.ok()) s = archive_->RecordSync(source.name, rel_path, d.local->id, *o.status, o.message);
+  if (s.ok()) s = archive_->RemovePlacement(placement[0]);
+  if (!s.ok()) return ErrorOutcome(s);
   CrashPoint("before_commit");
-  t.Commit();
+  if (Status c = t.TryCommit(); !c.ok()) return ErrorOutcome(c);
   CrashPoint("after_commit");
   return o;
 }

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "lib/archive/archive_db.h"
+#include "lib/archive/sync_status.h"
 #include "lib/catalog/catalog.h"
 #include "lib/config/config.h"
 #include "lib/archive/layout.h"
@@ -43,7 +44,9 @@ enum class Action {
   kRepair,    // same image, local file missing or corrupt: the delivery replaces it
   kConflict,  // same url, different verified content: keep local
 };
-const char* ActionName(Action a);
+// The status Apply records for `action` (kMerge: merged, or duplicate when
+// the image gains nothing); nullopt for kIgnore, which records nothing.
+std::optional<SyncStatus> StatusFor(Action action);
 
 struct Decision {
   Action action = Action::kIgnore;
@@ -55,10 +58,13 @@ struct Decision {
   bool update_sha256 = false;   // the local row's sha256 must become digest.sha256
   Status error;                 // kIgnore because of a (transient) failure
   bool retried = false;         // decided again after the identity was taken meanwhile
+  // Set by Examine: the file and its catalog entry are known, its hash is
+  // needed to decide (DecideHashed).
+  bool awaiting_hash = false;
 };
 
 struct ImportOutcome {
-  std::string status;      // sync_status value written, or "" (ignored / error)
+  std::optional<SyncStatus> status;  // written, or nullopt (ignored / error)
   bool unchanged = false;  // the same decision was already recorded; nothing written
   int64_t image_id = 0;
   std::string message;
@@ -75,9 +81,22 @@ class Importer {
   // Crash recovery from the placement journal. Call once before importing.
   Status Recover(int* removed_files);
 
+  // Whether the delivery `rel_path` of `source` is accounted for: its
+  // latest record holds a final decision, so an import pass does not
+  // examine it again (unless asked to recheck). The one place that says so.
+  Status IsAccounted(const RemoteSource& source, const std::string& rel_path, bool* accounted,
+                     std::optional<SyncRecord>* record = nullptr);
   // Read-only decision for `rel_path` of `source`. `digest`, when given, is
-  // the already computed hash of the delivered file.
+  // the already computed hash of the delivered file. The same as Examine,
+  // then (when awaiting_hash) hashing and DecideHashed.
   Decision Decide(const RemoteSource& source, const std::string& rel_path, const FileDigest* digest = nullptr);
+  // The part of a decision that needs no hash: ignored, refused, gone,
+  // pending (no catalog entry), or awaiting_hash with the delivered file's
+  // path and its catalog entry (looked up once, here).
+  Decision Examine(const RemoteSource& source, const std::string& rel_path);
+  // Completes a decision that awaits its hash. `hashed` is the result of
+  // hashing d->file: a failure is recorded on the decision as its reason.
+  void DecideHashed(Decision* d, const Status& hashed, const FileDigest& digest);
   // Decides and applies.
   ImportOutcome ImportFile(const RemoteSource& source, const std::string& rel_path,
                            const FileDigest* digest = nullptr);
@@ -108,13 +127,9 @@ class Importer {
   // holds a verified copy, or the row records no sha256 (then nothing
   // proves that a delivery is the same picture).
   Status HealLocalFile(const std::vector<RemoteSource>& sources, const LocalImage& image, std::string* healed_from);
-  // True when the catalog of `source` lists `rel_path` (so hashing it now is
-  // not wasted: without an entry the file is only recorded as pending).
-  bool InCatalog(const RemoteSource& source, const std::string& rel_path);
-
  private:
   ImportOutcome ApplyRecordOnly(const RemoteSource& source, const std::string& rel_path, const Decision& d,
-                                const char* status);
+                                SyncStatus status);
   // The commit of one placed new image (ApplyNewImages' last step).
   ImportOutcome CommitNew(const RemoteSource& source, const std::string& rel_path, const Decision& d,
                           const std::filesystem::path& dest, int64_t placement, PlaceMethod method);

@@ -94,8 +94,8 @@ Status Instance::RefreshCatalog(const RemoteSource& source, bool* changed, std::
 Status Instance::LoadCatalogInto(const RemoteSource& source, CatalogStore* store, bool dry_run, bool* changed,
                                  std::string* description) {
   *changed = false;
-  if (HasManifest(source.local_path)) {
-    ManifestReader reader(source.local_path, source.name, dry_run ? &dry_pins_ : &pins_);
+  if (HasManifest(source.received_folder)) {
+    ManifestReader reader(source.received_folder, source.name, dry_run ? &dry_pins_ : &pins_);
     *description = reader.Describe();
     return store->Load(source.name, reader, changed);
   }
@@ -106,7 +106,7 @@ Status Instance::LoadCatalogInto(const RemoteSource& source, CatalogStore* store
   }
   *description = kNoCatalogYet;
   return Status::NotFound("source '" + source.name + "' has no catalog: no manifest in " +
-                          source.local_path.string() + "/.indafoto-sync and no remote_db_path configured");
+                          source.received_folder.string() + "/.indafoto-sync and no remote_db_path configured");
 }
 
 }  // namespace indafoto

@@ -4,8 +4,9 @@
 //
 // The state database (config `state_path`) holds what need not commit with
 // an image: the catalogs of remote sources, pinned publisher keys, the
-// event cursor. What must commit atomically with an image (the image, its
-// relations, its sync_records row, the placement journal) is in indafoto.db.
+// daemon's heartbeat and the last verify's summary. What must commit
+// atomically with an image (the image, its relations, its sync_records
+// row, the placement journal) is in indafoto.db.
 #pragma once
 
 #include <functional>

@@ -20,7 +20,7 @@ std::string_view IgnoreReason(std::string_view rel) {
   if (rel.empty()) return "empty path";
   size_t slash = rel.find('/');
   std::string_view first = rel.substr(0, slash);
-  if (first == kManifestDir) return "manifest";
+  if (first == kManifestDirName) return "manifest";
   if (first == ".stfolder" || first == ".stversions" || first == ".stignore") return "syncthing folder metadata";
   std::string_view name = rel.substr(rel.rfind('/') == std::string_view::npos ? 0 : rel.rfind('/') + 1);
   // Syncthing writes deliveries to a temporary name and renames when done.

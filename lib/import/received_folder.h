@@ -18,12 +18,10 @@
 #include <string>
 #include <string_view>
 
+#include "lib/catalog/manifest.h"  // kManifestDirName: the manifest at the top of a received folder
 #include "lib/util/status.h"
 
 namespace indafoto {
-
-// Folder (at the top of a received folder) holding the publisher's manifest.
-inline constexpr std::string_view kManifestDir = ".indafoto-sync";
 
 // Deliveries nested deeper than this many folders are refused (the
 // crawler's layout has three); it also bounds the walk's open directories.

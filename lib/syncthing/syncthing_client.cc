@@ -1,3 +1,5 @@
+// Over 450 lines: one class, the REST client (connection, TLS pinning,
+// retries and each endpoint's request and answer) kept in one place.
 #include "lib/syncthing/syncthing_client.h"
 
 #include <utility>  // before asio, see the header

@@ -188,13 +188,6 @@ Status ParseDocument(std::string_view json, rapidjson::Document* doc) {
 
 }  // namespace
 
-const char* SyncthingEventTypeName(SyncthingEventType type) {
-  for (const TypeName& t : kTypeNames) {
-    if (t.type == type) return t.name;
-  }
-  return "";
-}
-
 SyncthingEventType SyncthingEventTypeFromName(std::string_view name) {
   for (const TypeName& t : kTypeNames) {
     if (name == t.name) return t.type;

@@ -106,8 +106,7 @@ struct SyncthingEvent {
   }
 };
 
-// The name Syncthing uses for `type` ("ItemFinished"), "" for kUnknown.
-const char* SyncthingEventTypeName(SyncthingEventType type);
+// The type Syncthing names `name` ("ItemFinished"); kUnknown for others.
 SyncthingEventType SyncthingEventTypeFromName(std::string_view name);
 
 // Parses the body of GET /rest/events (a JSON array). On error `out` is

@@ -36,6 +36,7 @@ Status SqliteError::ToStatus() const {
   if (primary == SQLITE_READONLY || primary == SQLITE_PERM || primary == SQLITE_CANTOPEN)
     return Status::Permission(what());
   if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) return Status::Corrupt(what());
+  if (primary == SQLITE_CONSTRAINT) return Status::Invalid(what());  // the data breaks a rule of the schema
   if (primary == SQLITE_IOERR) return Status::IoError(what());
   return Status::IoError(what());
 }
@@ -221,11 +222,6 @@ std::string Statement::Text(int i) const {
   return std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(stmt_, i));
 }
 
-std::optional<std::string> Statement::OptText(int i) const {
-  if (IsNull(i)) return std::nullopt;
-  return Text(i);
-}
-
 Value Statement::Column(int i) const {
   switch (sqlite3_column_type(stmt_, i)) {
     case SQLITE_INTEGER: return Value::Integer(Int(i));
@@ -244,6 +240,26 @@ Transaction::~Transaction() {
     // Rollback cannot usefully fail here; if it does, SQLite rolls back when
     // the connection closes.
     sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+}
+
+Transaction::Transaction(Database& db, Status* began, bool immediate) : db_(db) {
+  try {
+    db_.Exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+  } catch (const SqliteError& e) {
+    began_ = e.ToStatus();
+    done_ = true;
+  }
+  *began = began_;
+}
+
+Status Transaction::TryCommit() {
+  if (!began_.ok()) return began_;
+  try {
+    Commit();
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
   }
 }
 

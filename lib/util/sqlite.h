@@ -108,12 +108,10 @@ class Statement {
   void Reset();  // also clears bindings
 
   int ColumnCount() const { return sqlite3_column_count(stmt_); }
-  std::string ColumnName(int i) const { return sqlite3_column_name(stmt_, i); }
   bool IsNull(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
   int64_t Int(int i) const { return sqlite3_column_int64(stmt_, i); }
   double Real(int i) const { return sqlite3_column_double(stmt_, i); }
   std::string Text(int i) const;
-  std::optional<std::string> OptText(int i) const;
   Value Column(int i) const;
 
  private:
@@ -130,17 +128,23 @@ class Statement {
 // after work was done.
 class Transaction {
  public:
-  explicit Transaction(Database& db, bool immediate = true);
+  explicit Transaction(Database& db, bool immediate = true);  // throws SqliteError
+  // The form for code outside the modules that own SQL: never throws;
+  // *began says whether BEGIN IMMEDIATE succeeded (if not, the object does
+  // nothing and TryCommit returns the same error).
+  Transaction(Database& db, Status* began, bool immediate = true);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
-  void Commit();
+  void Commit();  // throws SqliteError
+  Status TryCommit();
   // Rolls back now (before other work on the connection); idempotent.
   void Rollback();
 
  private:
   Database& db_;
   bool done_ = false;
+  Status began_;
 };
 
 }  // namespace indafoto

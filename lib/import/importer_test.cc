@@ -1,0 +1,204 @@
+// Decide and Apply through the eight outcomes, on a real archive database,
+// a real state database and real files, without the binary.
+#include "lib/import/importer.h"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "lib/archive/crawler_schema.h"
+#include "testing/temp_dir.h"
+
+namespace indafoto {
+
+namespace {
+
+// A catalog given by the test.
+class ListCatalog : public CatalogReader {
+ public:
+  explicit ListCatalog(std::vector<RemoteImage> images) : images_(std::move(images)) {}
+  Status Fingerprint(std::string* out) override {
+    *out = "list:" + std::to_string(images_.size());
+    return Status::Ok();
+  }
+  Status ReadAll(const std::function<Status(const RemoteImage&)>& sink) override {
+    for (const RemoteImage& img : images_) {
+      if (Status s = sink(img); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+  std::string Describe() const override { return "test catalog"; }
+
+ private:
+  std::vector<RemoteImage> images_;
+};
+
+struct Fixture {
+  TempDir dir;
+  std::filesystem::path root = dir.path() / "indafoto_archive";
+  RemoteSource source;
+  ArchiveDb archive;
+  Database state;
+  CatalogStore catalog;
+  std::vector<RemoteImage> entries;
+
+  Fixture() {
+    source.name = "peer";
+    source.received_folder = dir.path() / "received";
+    std::filesystem::create_directories(source.received_folder);
+    std::filesystem::create_directories(root);
+    REQUIRE(ArchiveDb::Open(dir.path() / "indafoto.db", root, true, false, &archive).ok());
+    REQUIRE(Database::Open((dir.path() / "state.db").string(), Database::Mode::kReadWriteCreate, 1000, &state).ok());
+    REQUIRE(CatalogStore::Open(&state, &catalog).ok());
+  }
+
+  // Delivers `content` at `rel` and lists it in the catalog (with `listed_sha256`
+  // when given, else the content's).
+  void Deliver(const std::string& rel, const std::string& content, const std::string& url, const std::string& author,
+               const std::string& listed_sha256 = "") {
+    std::filesystem::path file = source.received_folder / rel;
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream(file, std::ios::binary) << content;
+    RemoteImage img;
+    img.rel_path = rel;
+    img.sha256 = listed_sha256.empty() ? Sha256Hex(content) : listed_sha256;
+    img.size = static_cast<int64_t>(content.size());
+    img.Set("url", Value::Text(url));
+    img.Set("author", Value::Text(author));
+    img.Set("title", Value::Text("title of " + url));
+    img.tags = {"tag-" + author};
+    entries.push_back(img);
+  }
+  void LoadCatalog() {
+    ListCatalog reader(entries);
+    bool changed = false;
+    REQUIRE(catalog.Load(source.name, reader, &changed).ok());
+  }
+  // A local image with its file in the archive.
+  int64_t AddLocal(const std::string& url, const std::string& content, bool record_sha256 = true,
+                   bool with_file = true) {
+    std::string stored = "indafoto_archive/local/0/" + Sha256Hex(url).substr(0, 8) + ".jpg";
+    if (with_file) {
+      std::filesystem::create_directories(root / "local" / "0");
+      std::ofstream(dir.path() / stored, std::ios::binary) << content;
+    }
+    RemoteImage img;
+    img.Set("url", Value::Text(url));
+    Transaction t(archive.db());
+    int64_t id = 0;
+    REQUIRE(archive.InsertImage(img, stored, record_sha256 ? Sha256Hex(content) : "", &id).ok());
+    t.Commit();
+    return id;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Decide and Apply reach each of the eight outcomes", "[importer]") {
+  Fixture f;
+  {
+    Transaction t(f.archive.db());
+    f.archive.db().Exec("INSERT INTO banned_authors (author, reason) VALUES ('Banned', 'opt-out')");
+    t.Commit();
+  }
+  f.Deliver("n/0/new.jpg", "new picture", "u-new", "N");
+  f.Deliver("m/0/same.jpg", "shared picture", "u-shared", "M");
+  f.Deliver("r/0/repair.jpg", "lost picture", "u-lost", "R");
+  f.Deliver("c/0/conflict.jpg", "remote version", "u-conflict", "C");
+  f.Deliver("b/0/banned.jpg", "banned picture", "u-banned", "Banned");
+  f.Deliver("x/0/bad.jpg", "tampered", "u-bad", "X", /*listed_sha256=*/std::string(64, 'a'));
+  f.LoadCatalog();
+  // Not in the catalog: pending. A Syncthing temp file: ignored.
+  std::ofstream(f.source.received_folder / "p.jpg") << "early";
+  std::ofstream(f.source.received_folder / ".syncthing.n.jpg.tmp") << "partial";
+
+  f.AddLocal("u-shared", "shared picture");
+  int64_t lost = f.AddLocal("u-lost", "lost picture", true, /*with_file=*/false);
+  f.AddLocal("u-conflict", "local version");
+
+  Importer importer(&f.archive, &f.catalog);
+  struct Case {
+    std::string rel;
+    Action action;
+    std::optional<SyncStatus> recorded;
+  };
+  const std::vector<Case> cases = {
+      {".syncthing.n.jpg.tmp", Action::kIgnore, std::nullopt},
+      {"p.jpg", Action::kPending, SyncStatus::kPending},
+      {"x/0/bad.jpg", Action::kFail, SyncStatus::kFailed},
+      {"b/0/banned.jpg", Action::kSkip, SyncStatus::kSkipped},
+      {"n/0/new.jpg", Action::kNew, SyncStatus::kImported},
+      {"m/0/same.jpg", Action::kMerge, SyncStatus::kMerged},
+      {"r/0/repair.jpg", Action::kRepair, SyncStatus::kRepaired},
+      {"c/0/conflict.jpg", Action::kConflict, SyncStatus::kConflict},
+  };
+  for (const Case& c : cases) {
+    INFO(c.rel);
+    Decision d = importer.Decide(f.source, c.rel);
+    CHECK(d.action == c.action);
+    CHECK(d.error.ok());
+    CHECK(StatusFor(d.action) == c.recorded);
+    ImportOutcome o = importer.Apply(f.source, c.rel, d);
+    REQUIRE(o.error.ok());
+    CHECK(o.status == c.recorded);
+    std::optional<SyncRecord> r;
+    REQUIRE(f.archive.FindSyncRecord(f.source.name, c.rel, &r).ok());
+    if (c.recorded) {
+      REQUIRE(r.has_value());
+      CHECK(r->status == c.recorded);
+    } else {
+      CHECK_FALSE(r.has_value());
+    }
+  }
+  // The failure names both hashes; the conflict kept the local file.
+  std::optional<SyncRecord> bad;
+  REQUIRE(f.archive.FindSyncRecord(f.source.name, "x/0/bad.jpg", &bad).ok());
+  CHECK(bad->error_message.find(std::string(64, 'a')) != std::string::npos);
+  CHECK(bad->error_message.find(Sha256Hex("tampered")) != std::string::npos);
+  // The new image is placed by the layout rules, with its relations.
+  std::optional<LocalImage> added;
+  REQUIRE(f.archive.FindByUrl("u-new", &added).ok());
+  REQUIRE(added.has_value());
+  CHECK(added->local_path == "indafoto_archive/N/0/new.jpg");
+  CHECK(std::filesystem::exists(f.dir.path() / added->local_path));
+  // The repair restored the lost file.
+  std::optional<LocalImage> repaired;
+  REQUIRE(f.archive.FindById(lost, &repaired).ok());
+  std::ifstream in(f.dir.path() / repaired->local_path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(bytes == "lost picture");
+  // Once final, a delivery is accounted for; pending and failed are not.
+  bool accounted = false;
+  REQUIRE(importer.IsAccounted(f.source, "m/0/same.jpg", &accounted).ok());
+  CHECK(accounted);
+  REQUIRE(importer.IsAccounted(f.source, "p.jpg", &accounted).ok());
+  CHECK_FALSE(accounted);
+  // Merging the same delivery again changes nothing.
+  ImportOutcome again = importer.ImportFile(f.source, "m/0/same.jpg");
+  CHECK(again.unchanged);
+}
+
+TEST_CASE("a busy archive database is an error to retry, never a recorded decision", "[importer][faults]") {
+  Fixture f;
+  f.Deliver("n/0/new.jpg", "new picture", "u-new", "N");
+  f.LoadCatalog();
+  Importer importer(&f.archive, &f.catalog);
+  // Another connection (the crawler) holds the write lock.
+  Database crawler;
+  REQUIRE(Database::Open((f.dir.path() / "indafoto.db").string(), Database::Mode::kReadWrite, 100, &crawler).ok());
+  crawler.Exec("BEGIN IMMEDIATE");
+  f.archive.db().Exec("PRAGMA busy_timeout = 50");
+  ImportOutcome o = importer.ImportFile(f.source, "n/0/new.jpg");
+  CHECK(o.error.code() == Status::Code::kBusy);
+  CHECK_FALSE(o.status.has_value());
+  crawler.Exec("ROLLBACK");
+  std::optional<SyncRecord> r;
+  REQUIRE(f.archive.FindSyncRecord(f.source.name, "n/0/new.jpg", &r).ok());
+  CHECK_FALSE(r.has_value());
+  // Nothing placed either (the placement journal was never written).
+  CHECK_FALSE(std::filesystem::exists(f.root / "N"));
+  // And once the crawler is done, it imports.
+  o = importer.ImportFile(f.source, "n/0/new.jpg");
+  CHECK(o.status == SyncStatus::kImported);
+}
+
+}  // namespace indafoto
