@@ -133,6 +133,23 @@ TEST_CASE("incremental publish: each kind of change yields what a full read yiel
       {"ban lifted", "DELETE FROM banned_authors WHERE author = 'Fotós B'", 5},
       {"author column changed into a banned one",
        "INSERT INTO banned_authors (author) VALUES ('Nobody'); UPDATE images SET author = 'Nobody' WHERE id = 1", 1},
+      {"UPDATE OR REPLACE onto another tag's name (that row removed)",
+       "UPDATE OR REPLACE tags SET name = 't0' WHERE name = 't1-renamed'", 10},
+      {"album REPLACE by album_id (old row removed, links dangle)",
+       "INSERT OR REPLACE INTO albums (album_id, title, url, is_public) VALUES ('a2', 'Album 2b', 'u2', 0)", 5},
+      {"collection id moved", "UPDATE collections SET id = 7 WHERE id = 1", 5},
+      {"relation moved to another image", "UPDATE image_tags SET image_id = 41 WHERE image_id = 6", 2},
+      {"image REPLACE on its own id", "INSERT OR REPLACE INTO images (id, uuid, url, local_path, author) VALUES (15, "
+                                      "'uuid-15b', 'u15b', 'indafoto_archive/Fotós B/0/image_15.jpg', 'Fotós B')",
+       1},
+      {"ban REPLACE on id (another author's ban removed)",
+       "INSERT INTO banned_authors (id, author) VALUES (100, 'Fotós A'); "
+       "INSERT OR REPLACE INTO banned_authors (id, author) VALUES (100, 'Nobody2')",
+       10},
+      {"several changes in one transaction",
+       "BEGIN; UPDATE images SET title = 'a' WHERE id = 1; DELETE FROM image_albums WHERE image_id = 25; "
+       "INSERT INTO images (id, uuid, author) VALUES (48, 'uuid-48', 'Fotós A'); COMMIT",
+       5},
       {"column added by a newer crawler (schema change: full read)",
        "ALTER TABLE images ADD COLUMN camera_model2 TEXT", 100},
   };
