@@ -20,7 +20,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <set>
 
 #include "daemon/cli.h"
