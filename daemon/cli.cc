@@ -22,25 +22,29 @@ Commands:
   plan      dry run for one source: what an import would add, merge, skip, reject
   verify    check that every local image's file exists and matches its sha256
   trust     forget the pinned publisher key of --source NAME (an intended key change)
+  whereis   which known archives hold an image: whereis ID|SHA256|URL
+  copies    local images counted by how many known archives hold them; lists those below --below N
 
 Options:
   --config FILE   configuration file (JSON; see docs/configuration.md)
   --source NAME   import: only this remote source; plan, trust: the source (required)
-  --json          status/plan/verify: machine-readable output on stdout
+  --json          status/plan/verify/whereis/copies: machine-readable output on stdout
   --wait          writing commands: wait for the archive's writer lock instead of exiting 4
   --repair        verify: replace missing or corrupt local files from verified deliveries
+  --below N       copies: list the local images held by fewer than N archives (default 2: here alone)
   -h, --help      this text; `indafoto-syncd COMMAND --help` for one command
 
 Exit codes:
   0  success (status/verify: healthy)
-  1  problems found (verify: missing or corrupt files; status: failed imports or a stalled daemon)
+  1  problems found (verify: missing or corrupt files; status: failed imports or a stalled daemon;
+     whereis: no known archive holds the image; copies: some local images are held by fewer than N)
   2  bad command line or configuration
   3  runtime error (e.g. the database cannot be opened)
   4  another indafoto-syncd process is writing this archive (it is named; nothing was touched)
 
 Writing commands (run, import, publish, trust, verify --repair) hold the
-archive's writer lock for their whole life: one at a time. status, plan and
-verify only read and run beside anything.
+archive's writer lock for their whole life: one at a time. status, plan,
+verify, whereis and copies only read and run beside anything.
 )";
 
 const std::map<std::string, std::string> kCommandHelp = {
@@ -85,6 +89,25 @@ Forgets the publisher key pinned for NAME. Use it only after checking with
 the publisher's operator that their key really changed: the next manifest
 of NAME then pins the key that signed it.
 )"},
+    {"whereis", R"(indafoto-syncd whereis --config FILE [--json] ID|SHA256|URL
+
+Which known archives hold an image: this archive (when a row of its
+images table has that id, sha256 or url) and every catalog in the state
+database (each remote source and peer whose manifest or database was
+loaded) that lists the image by sha256 or by url, with the path there.
+An argument of digits is a local image id, 64 hex digits a sha256, anything
+else a url. Read-only: runs beside the daemon. Exit 0 when at least one
+known archive holds it, 1 when none does.
+)"},
+    {"copies", R"(indafoto-syncd copies --config FILE [--below N] [--json]
+
+The archive's survival map: counts the local images (rows of the images
+table) by how many known archives hold them, this one included, where a
+catalog in the state database holds an image when it lists its sha256 or
+its url; then lists the images held by fewer than N archives (default 2:
+held here alone), in id order. Read-only: runs beside the daemon. Exit 1
+when at least one image is listed.
+)"},
     {"verify", R"(indafoto-syncd verify --config FILE [--json] [--repair]
 
 Checks that every local image's file exists and matches its sha256_hash,
@@ -115,6 +138,16 @@ Status ParseCommandLine(const std::vector<std::string>& args, CommandLine* out) 
       cl.wait = true;
     } else if (a == "--repair") {
       cl.repair = true;
+    } else if (a == "--below" || a.rfind("--below=", 0) == 0) {
+      std::string v;
+      if (a == "--below") {
+        if (Status s = value(&v); !s.ok()) return s;
+      } else {
+        v = a.substr(8);
+      }
+      if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos)
+        return Status::Invalid("--below needs a whole number, not '" + v + "'");
+      cl.below = std::stoll(v);
     } else if (a == "--config" || a == "-c") {
       if (Status s = value(&cl.config_path); !s.ok()) return s;
     } else if (a.rfind("--config=", 0) == 0) {
@@ -128,6 +161,8 @@ Status ParseCommandLine(const std::vector<std::string>& args, CommandLine* out) 
     } else if (cl.command.empty()) {
       if (!kCommandHelp.count(a)) return Status::Invalid("unknown command '" + a + "'");
       cl.command = a;
+    } else if (cl.command == "whereis" && cl.query.empty() && !a.empty()) {
+      cl.query = a;
     } else {
       return Status::Invalid("unexpected argument '" + a + "'");
     }

@@ -30,6 +30,8 @@ struct CommandLine {
   bool help = false;
   bool wait = false;    // queue behind the writer lock's holder instead of exiting kExitLocked
   bool repair = false;  // verify --repair
+  std::string query;    // whereis: ID, SHA256 or URL
+  int64_t below = 2;    // copies --below N
 };
 
 // Parses argv; on error returns Invalid naming the offending argument.
@@ -56,6 +58,8 @@ int RunStatus(const CommandLine& cl);
 int RunPlan(const CommandLine& cl);
 int RunVerify(const CommandLine& cl);
 int RunDaemon(const CommandLine& cl);
+int RunWhereis(const CommandLine& cl);
+int RunCopies(const CommandLine& cl);
 // Writes this instance's manifest (publish command and the daemon).
 struct PublishReport;
 Status PublishNow(const Config& config, PublishReport* report);

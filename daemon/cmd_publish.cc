@@ -43,6 +43,12 @@ int RunPublish(const CommandLine& cl) {
               static_cast<long long>(r.parts_removed), static_cast<long long>(r.bytes_total),
               static_cast<long long>(r.bytes_written), static_cast<long long>(r.banned),
               static_cast<long long>(r.no_file), static_cast<long long>(r.outside_root));
+  if (r.incremental)
+    std::printf("incremental: %lld part(s) read from the database, %lld taken over unchanged (the counts left out "
+                "are of the parts read)\n",
+                static_cast<long long>(r.parts_read), static_cast<long long>(r.parts_reused));
+  else if (!r.full_reason.empty())
+    std::printf("whole archive read: %s\n", r.full_reason.c_str());
   std::printf("public key: %s\n", r.public_key.c_str());
   return kExitOk;
 }

@@ -31,6 +31,7 @@
 #include "lib/import/sync_source.h"
 #include "lib/util/logging.h"
 #include "lib/catalog/manifest_writer.h"
+#include "lib/catalog/publish_schedule.h"
 #include "lib/import/received_folder.h"
 #include "lib/syncthing/syncthing_client.h"
 #include "lib/syncthing/syncthing_home.h"
@@ -648,8 +649,8 @@ net::awaitable<void> Daemon::Housekeeping() {
   // whenever another connection (the crawler, our importer) commits.
   Database watch;
   int64_t data_version = -1;
-  auto last_change = Clock::time_point::min();
-  bool unpublished = false;
+  PublishSchedule schedule(std::chrono::seconds(config_.publish.debounce_seconds),
+                           std::chrono::seconds(config_.publish.max_delay_seconds));
   // Opened also without publishing: peers may come with a SIGHUP.
   Database::Open(config_.database_path.string(), Database::Mode::kReadOnly, 1000, &watch);
   // The baseline is read now, before the start-up publish has read the
@@ -676,17 +677,18 @@ net::awaitable<void> Daemon::Housekeeping() {
     auto now = Clock::now();
 
     if ((config_.publish.enabled || !config_.peers.empty()) && watch.is_open()) {
+      // Settings reloaded by SIGHUP apply to a change already waiting.
+      schedule.SetDelays(std::chrono::seconds(config_.publish.debounce_seconds),
+                         std::chrono::seconds(config_.publish.max_delay_seconds));
       int64_t version = read_data_version();
       if (version >= 0 && data_version >= 0 && version != data_version) {
-        if (!unpublished)
-          spdlog::debug("database changed; publishing the manifest in {}s unless it keeps changing",
-                        config_.publish.debounce_seconds);
-        last_change = now;
-        unpublished = true;
+        if (!schedule.pending())
+          spdlog::debug("database changed; publishing the manifest after {}s of quiet, at most {}s from now",
+                        config_.publish.debounce_seconds, config_.publish.max_delay_seconds);
+        schedule.NoteChange(now);
       }
       if (version >= 0) data_version = version;
-      if (unpublished && now - last_change >= std::chrono::seconds(config_.publish.debounce_seconds)) {
-        unpublished = false;
+      if (schedule.TakeDue(now)) {
         jobs_.RequestPublish();
         Wake();
       }

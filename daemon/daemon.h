@@ -7,14 +7,16 @@
 // long-poll never waits behind an import and the database sees one writer
 // from us. Hashing inside a job uses `hash_threads` more threads.
 //
-// Jobs (queued on the io thread, run on the worker):
-//   import   the files of a batch of ItemFinished events
+// Jobs (queued on the io thread in a JobQueue, daemon/job_queue.h; run on
+// the worker, the imports through SyncSource, lib/import/sync_source.h):
 //   reload   a source's catalog (a manifest file arrived), then retry its
-//            pending and failed files
+//            pending and failed files (SyncScope::kProvisional)
+//   import   the files of a batch of ItemFinished events (kPaths)
 //   reconcile  a scan of the received folders for files not yet accounted
 //            for: at start, on (re)connect, on an event-id gap or restart,
-//            and every reconcile_interval_seconds
+//            after SIGHUP and every reconcile_interval_seconds (kAll)
 //   publish  this instance's manifest, debounced after the database changed
+//   verify   one batch of the periodic verify, when nothing else waits
 #pragma once
 
 #include "lib/config/config.h"

@@ -26,5 +26,7 @@ int main(int argc, char** argv) {
   if (cl.command == "plan") return RunPlan(cl);
   if (cl.command == "verify") return RunVerify(cl);
   if (cl.command == "trust") return RunTrust(cl);
+  if (cl.command == "whereis") return RunWhereis(cl);
+  if (cl.command == "copies") return RunCopies(cl);
   return RunDaemon(cl);
 }

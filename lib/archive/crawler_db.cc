@@ -1,6 +1,7 @@
 #include "lib/archive/crawler_db.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "lib/archive/crawler_schema.h"
 
@@ -42,14 +43,20 @@ Status ProbeCrawlerSchema(Database& db, CrawlerSchema* out) {
 }
 
 Status ReadCrawlerImages(Database& db, const CrawlerSchema& schema, const std::function<Status(CrawlerRow&)>& sink) {
+  return ReadCrawlerImages(db, schema, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), sink);
+}
+
+Status ReadCrawlerImages(Database& db, const CrawlerSchema& schema, int64_t first_id, int64_t last_id,
+                         const std::function<Status(CrawlerRow&)>& sink) {
   try {
     std::string sql = "SELECT id, local_path, ";
     sql += schema.has_banned_authors
                ? "COALESCE(author IN (SELECT author FROM banned_authors WHERE author IS NOT NULL), 0)"
                : "0";
     for (const auto& c : schema.image_columns) sql += ", " + c;
-    sql += " FROM images ORDER BY id";
+    sql += " FROM images WHERE id BETWEEN ? AND ? ORDER BY id";
     Statement rows = db.Prepare(sql);
+    rows.Bind(1, first_id).Bind(2, last_id);
     std::optional<Statement> tags, albums, colls;
     if (schema.has_tags)
       tags = db.Prepare("SELECT t.name FROM image_tags it JOIN tags t ON t.id = it.tag_id "

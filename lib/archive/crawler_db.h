@@ -56,5 +56,9 @@ struct CrawlerRow {
 // snapshot the caller holds a read transaction. A non-ok Status from the
 // sink stops the read and is returned.
 Status ReadCrawlerImages(Database& db, const CrawlerSchema& schema, const std::function<Status(CrawlerRow&)>& sink);
+// The same for the images with first_id <= id <= last_id only (the
+// publisher reads again just the parts whose images changed).
+Status ReadCrawlerImages(Database& db, const CrawlerSchema& schema, int64_t first_id, int64_t last_id,
+                         const std::function<Status(CrawlerRow&)>& sink);
 
 }  // namespace indafoto

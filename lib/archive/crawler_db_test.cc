@@ -73,4 +73,25 @@ TEST_CASE("a crawler table with a generated column is refused", "[crawler_db]") 
   CHECK(ProbeCrawlerSchema(empty, &schema).code() == Status::Code::kCorrupt);
 }
 
+TEST_CASE("the crawler reader reads an id range only", "[crawler_db]") {
+  TempDir dir;
+  Database db;
+  MakeCrawlerDb(&db, dir.path() / "indafoto.db");
+  CrawlerSchema schema;
+  REQUIRE(ProbeCrawlerSchema(db, &schema).ok());
+  std::vector<int64_t> ids;
+  auto collect = [&](CrawlerRow& row) {
+    ids.push_back(row.id);
+    return Status::Ok();
+  };
+  REQUIRE(ReadCrawlerImages(db, schema, 2, 3, collect).ok());
+  CHECK(ids == std::vector<int64_t>{2, 3});
+  ids.clear();
+  REQUIRE(ReadCrawlerImages(db, schema, 1, 1, collect).ok());
+  CHECK(ids == std::vector<int64_t>{1});
+  ids.clear();
+  REQUIRE(ReadCrawlerImages(db, schema, 4, 1000, collect).ok());
+  CHECK(ids.empty());
+}
+
 }  // namespace indafoto

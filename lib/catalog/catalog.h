@@ -23,6 +23,11 @@
 
 namespace indafoto {
 
+// The source name under which the exchange keeps this archive's own
+// catalog (lib/exchange/). Not another archive: whoever lists the holders
+// of an image leaves it out. ('@' is refused in peer names.)
+inline constexpr const char* kSelfCatalog = "@self";
+
 class CatalogReader {
  public:
   virtual ~CatalogReader() = default;

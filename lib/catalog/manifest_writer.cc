@@ -17,6 +17,8 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <system_error>
@@ -26,6 +28,7 @@
 #include "lib/archive/crawler_db.h"
 #include "lib/archive/layout.h"
 #include "lib/catalog/manifest_reader.h"
+#include "lib/catalog/publish_changes.h"
 #include "lib/archive/remote_image.h"
 #include "lib/util/sha256.h"
 #include "lib/util/sqlite.h"
@@ -148,6 +151,18 @@ std::string PartFileName(int64_t k, std::string_view sha256_hex) {
   return std::to_string(k) + "-" + std::string(sha256_hex.substr(0, 16)) + std::string(kPartSuffix);
 }
 
+bool PartNumberOf(std::string_view name, int64_t* k) {
+  size_t dash = name.find('-');
+  if (dash == 0 || dash == std::string_view::npos || dash > 18) return false;
+  int64_t v = 0;
+  for (size_t i = 0; i < dash; ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+    v = v * 10 + (name[i] - '0');
+  }
+  *k = v;
+  return true;
+}
+
 std::string ManifestPayloadToJson(const ManifestPayload& p) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -237,6 +252,8 @@ Status ManifestDirWriter::Open(const fs::path& image_root) {
   fs::path index = dir_ / std::string(kManifestFileName);
   Status s = ReadPreviousIndex(index, &outer, &payload);
   if (s.ok()) {
+    struct stat ist;
+    if (::lstat(index.c_str(), &ist) == 0) previous_index_mtime_ = ist.st_mtim;
     have_previous_ = true;
     previous_sequence_ = payload.sequence;
     previous_key_ = outer.public_key;
@@ -274,6 +291,28 @@ Status ManifestDirWriter::AddPart(int64_t k, std::string_view content, int64_t c
     bytes_written_ += part.size;
   }
   parts_list_.push_back(std::move(part));
+  return Status::Ok();
+}
+
+Status ManifestDirWriter::ReusePart(const ManifestPart& previous) {
+  int64_t k = 0;
+  if (!PartNumberOf(previous.name, &k)) return Status::Invalid("part name " + previous.name + " has no number");
+  if (k <= last_k_) return Status::Invalid("parts must be added in increasing order");
+  // Not hashed again (that is the saving). A part is written before the
+  // index that names it: one modified since the index was written has been
+  // touched by someone else, and is made again (AddPart then repairs it).
+  // Damage that keeps size and mtime is repaired by the next full read
+  // (PublishOptions::full_interval_seconds).
+  struct stat st;
+  fs::path path = parts_ / previous.name;
+  auto later = [](const timespec& a, const timespec& b) {
+    return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec;
+  };
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != previous.size ||
+      later(st.st_mtim, previous_index_mtime_))
+    return Status::NotFound("part " + previous.name + " is not in place as written");
+  last_k_ = k;
+  parts_list_.push_back(previous);
   return Status::Ok();
 }
 
@@ -349,7 +388,18 @@ Status ManifestDirWriter::Commit(const PublisherKey& key, PublishReport* report)
 
 namespace {
 
-Status PublishFromDatabase(const PublishOptions& o, Database& db, ManifestDirWriter& writer, PublishReport* r) {
+// What an incremental publish needs besides the options: the baseline key
+// it checks the tracking against, and what it reports back for
+// CommitPublishTracking.
+struct IncrementalContext {
+  PublishBaselineKey key;
+  PublishTracking tracking;
+  std::set<int64_t> read_parts;   // parts made from the database
+  std::vector<int64_t> absent;    // left out in them for want of a file
+};
+
+Status PublishFromDatabase(const PublishOptions& o, Database& db, ManifestDirWriter& writer, PublishReport* r,
+                           IncrementalContext* inc) {
   std::error_code ec;
   const fs::path root_lexical = fs::absolute(o.image_root).lexically_normal();
   const fs::path root_canonical = fs::weakly_canonical(root_lexical, ec);
@@ -375,7 +425,9 @@ Status PublishFromDatabase(const PublishOptions& o, Database& db, ManifestDirWri
     return s;
   };
 
-  Status read = ReadCrawlerImages(db, schema, [&](CrawlerRow& row) -> Status {
+  // Emits the images with lo <= id <= hi (parts in increasing order).
+  auto emit_range = [&](int64_t lo, int64_t hi) -> Status {
+  Status read = ReadCrawlerImages(db, schema, lo, hi, [&](CrawlerRow& row) -> Status {
     ++r->rows;
     const int64_t id = row.id;
     if (row.banned) {
@@ -419,6 +471,7 @@ Status PublishFromDatabase(const PublishOptions& o, Database& db, ManifestDirWri
       struct stat st;
       if (!dirs.IsReal(rel_dir) || ::lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
         ++r->no_file;
+        if (inc) inc->absent.push_back(id);  // rechecked by every publish
         spdlog::debug("publish: image id {}: {} is missing or not a regular file; left out", id, file.string());
         return Status::Ok();
       }
@@ -429,6 +482,7 @@ Status PublishFromDatabase(const PublishOptions& o, Database& db, ManifestDirWri
         FileDigest d;
         if (!Sha256File(file, &d).ok()) {
           ++r->no_file;
+          if (inc) inc->absent.push_back(id);
           return Status::Ok();
         }
         ++r->hashed;
@@ -449,7 +503,44 @@ Status PublishFromDatabase(const PublishOptions& o, Database& db, ManifestDirWri
     return Status::Ok();
   });
   if (!read.ok()) return read;
-  if (Status s = flush(); !s.ok()) return s;
+  return flush();
+  };
+
+  if (inc) {
+    if (Status s = ReadPublishTracking(db, inc->key, &inc->tracking); !s.ok()) return s;
+    r->incremental = inc->tracking.incremental;
+    r->full_reason = inc->tracking.why_full;
+  }
+  if (!r->incremental) {
+    if (Status s = emit_range(std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()); !s.ok())
+      return s;
+  } else {
+    // Parts of the previous index are taken over unread unless one of
+    // their images changed (or their file is not in place); changed parts
+    // are made again from their id range, in part order.
+    std::map<int64_t, const ManifestPart*> previous;
+    for (const auto& p : writer.previous_parts()) {
+      int64_t k = 0;
+      if (PartNumberOf(p.name, &k)) previous[k] = &p;
+    }
+    std::set<int64_t> order(inc->tracking.dirty_parts.begin(), inc->tracking.dirty_parts.end());
+    for (const auto& [k, p] : previous) order.insert(k);
+    const int64_t P = o.images_per_part;
+    for (int64_t k : order) {
+      auto it = previous.find(k);
+      if (!inc->tracking.dirty_parts.count(k) && it != previous.end()) {
+        Status s = writer.ReusePart(*it->second);
+        if (s.ok()) {
+          ++r->parts_reused;
+          continue;
+        }
+        if (!s.IsNotFound()) return s;
+      }
+      inc->read_parts.insert(k);
+      ++r->parts_read;
+      if (Status s = emit_range(k * P, k * P + (P - 1)); !s.ok()) return s;
+    }
+  }
   txn.Commit();  // ends the read transaction; nothing was written
   return Status::Ok();
 }
@@ -479,6 +570,7 @@ Status PublishManifest(const PublishOptions& o, PublishReport* report) {
   if (Status s = Database::Open(o.database_path.string(), Database::Mode::kReadWrite, o.busy_timeout_ms, &db);
       !s.ok())
     return s;
+  bool committed = false;  // the index is in place (incremental: before the baseline is recorded)
   try {
     // WAL lets the crawler keep writing during our (long) read transaction.
     // The crawler's database is WAL already; this only matters for a fresh
@@ -491,20 +583,73 @@ Status PublishManifest(const PublishOptions& o, PublishReport* report) {
       spdlog::warn("publish: cannot switch {} to WAL ({}); the crawler may wait while we read",
                    o.database_path.string(), e.what());
     }
-    db.Exec("PRAGMA query_only=1");  // we never write the crawler's database
-    if (Status s = PublishFromDatabase(o, db, writer, report); !s.ok()) return s;
+    // Change tracking (publish_changes.h): our own triggers and tables,
+    // installed before the read snapshot begins. Without them (a schema
+    // they do not understand, the database busy) the publish reads
+    // everything, as it always did.
+    std::optional<IncrementalContext> inc;
+    if (o.incremental) {
+      bool trackable = false;
+      std::string why_not;
+      Status s = InstallPublishTracking(db, &trackable, &why_not);
+      if (!s.ok())
+        spdlog::warn("publish: cannot install change tracking in {} ({}); reading the whole archive",
+                     o.database_path.string(), s.ToString());
+      else if (!trackable)
+        spdlog::info("publish: no change tracking for {}: {}; reading the whole archive", o.database_path.string(),
+                     why_not);
+      if (s.ok() && trackable) {
+        inc.emplace();
+        // The baseline belongs to the folder published into (the exchange
+        // publishes beside the archive: another folder, another baseline).
+        const fs::path published = o.manifest_root.empty() ? o.image_root : o.manifest_root;
+        inc->key.image_root = published.string();
+        inc->key.images_per_part = o.images_per_part;
+        inc->key.skip_file_checks = o.benchmark_skip_file_checks;
+        inc->key.now = static_cast<int64_t>(std::time(nullptr));
+        inc->key.full_interval_seconds = o.full_interval_seconds;
+        FileDigest d;
+        if (Sha256File(published / std::string(kManifestDirName) / std::string(kManifestFileName), &d).ok())
+          inc->key.index_sha256 = d.sha256;
+      }
+    }
+    db.Exec("PRAGMA query_only=1");  // we never write the crawler's rows
+    if (Status s = PublishFromDatabase(o, db, writer, report, inc ? &*inc : nullptr); !s.ok()) return s;
+    if (inc) {
+      if (Status s = writer.Commit(key, report); !s.ok()) return s;
+      committed = true;
+      if (!report->incremental) report->parts_read = report->parts;
+      // The baseline: the index now in place, and what this snapshot covered.
+      FileDigest d;
+      inc->key.index_sha256 =
+          Sha256File(report->manifest_path, &d).ok() ? d.sha256 : std::string();
+      db.Exec("PRAGMA query_only=0");
+      if (Status s = CommitPublishTracking(db, inc->key, inc->tracking, !report->incremental, inc->read_parts,
+                                           inc->absent);
+          !s.ok())
+        spdlog::warn("publish: the manifest is written, but its change-tracking baseline is not ({}); the next "
+                     "publish reads the whole archive",
+                     s.ToString());
+    }
   } catch (const SqliteError& e) {
     Status s = e.ToStatus();
     return s.IsTransient() ? s : Status::Corrupt("publish: reading " + o.database_path.string() + ": " + s.message());
   }
   db = Database();  // close before the slow part of the file work
 
-  if (Status s = writer.Commit(key, report); !s.ok()) return s;
+  if (!committed) {
+    if (Status s = writer.Commit(key, report); !s.ok()) return s;
+    report->parts_read = report->parts;
+  }
+
   spdlog::info(
-      "publish: manifest {} sequence {}: {} images in {} parts ({} written, {} removed), {} bytes; left out: {} banned, "
-      "{} without file, {} outside the shared folder; {} files hashed",
+      "publish: manifest {} sequence {}: {} images in {} parts ({} written, {} removed; {} read from the database, {} "
+      "taken over unchanged{}), {} bytes; left out{}: {} banned, {} without file, {} outside the shared folder; {} "
+      "files hashed",
       report->unchanged ? "unchanged at" : "written,", report->sequence, report->image_count, report->parts,
-      report->parts_written, report->parts_removed, report->bytes_total, report->banned, report->no_file,
+      report->parts_written, report->parts_removed, report->parts_read, report->parts_reused,
+      report->full_reason.empty() || report->incremental ? "" : "; whole archive read: " + report->full_reason,
+      report->bytes_total, report->incremental ? " of the parts read" : "", report->banned, report->no_file,
       report->outside_root, report->hashed);
   return Status::Ok();
 }

@@ -25,6 +25,8 @@
 // .indafoto-sync directory (the second one gets Status::Busy).
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -52,9 +54,18 @@ struct PublishOptions {
   // hashing: rows whose sha256_hash column is a valid digest are listed with
   // size 0, whether or not their file exists. Never set it in production.
   bool benchmark_skip_file_checks = false;
+  // Read only the parts whose images changed since the last publish, as
+  // the change tracking in indafoto.db records them (publish_changes.h);
+  // the other parts are taken over from the previous index unread. This
+  // installs the tracking triggers and tables in indafoto.db (our own
+  // syncd_ objects). False: read everything, write nothing to the database.
+  bool incremental = true;
+  // Even when incremental, read everything at least this often: a file
+  // deleted on disk while its row stays is not a database change.
+  int64_t full_interval_seconds = 86400;
   // Where .indafoto-sync/ is written; empty: image_root. Entries' paths
   // stay relative to image_root (the exchange publishes its manifest
-  // beside the archive, lib/exchange/exchange_publish.h).
+  // beside the archive, lib/exchange/exchange.h).
   std::filesystem::path manifest_root;
   // Exchange members of the payload (ManifestPayload::peers,
   // banned_authors); empty: not written.
@@ -66,7 +77,7 @@ struct PublishReport {
   uint64_t sequence = 0;     // of the manifest now in place
   bool unchanged = false;    // the index already described this snapshot
   int64_t image_count = 0;   // entries in the manifest
-  int64_t rows = 0;          // rows of `images` in the snapshot
+  int64_t rows = 0;          // rows of `images` read (all of them unless incremental)
   int64_t banned = 0;        // left out: author in banned_authors
   int64_t no_file = 0;       // left out: local_path empty or not a regular file
   int64_t outside_root = 0;  // left out: file not under image_root, or unsafe path
@@ -76,6 +87,10 @@ struct PublishReport {
   int64_t parts_removed = 0; // superseded parts deleted
   int64_t bytes_total = 0;   // parts + index
   int64_t bytes_written = 0; // bytes written by this publish (parts + index)
+  bool incremental = false;   // only changed parts were read
+  std::string full_reason;    // why not incremental (when incremental was asked for)
+  int64_t parts_read = 0;     // parts made from the database
+  int64_t parts_reused = 0;   // parts taken over from the previous index unread
   bool key_created = false;
   bool key_changed = false;  // the previous index was signed by another key
   std::string public_key;    // base64
@@ -83,7 +98,9 @@ struct PublishReport {
 };
 
 // Reads the database and writes or updates the manifest. The caller may run
-// it while the crawler writes; it never writes to the database.
+// it while the crawler writes. It never writes the crawler's rows; with
+// options.incremental it installs and maintains its own change tracking
+// (syncd_ tables, indexes and triggers: publish_changes.h) in the database.
 Status PublishManifest(const PublishOptions& options, PublishReport* report);
 
 // ---------------------------------------------------------------------
@@ -106,6 +123,11 @@ class ManifestDirWriter {
   // '\n') holding `count` entries. Writes it unless an identical file is
   // already there. Parts must be added in increasing k.
   Status AddPart(int64_t k, std::string_view content, int64_t count);
+  // Adds part `previous` of the previous index as it is, without reading
+  // it (its number is the one its name starts with). NotFound when its
+  // file is not there with its size (then the caller makes it again).
+  Status ReusePart(const ManifestPart& previous);
+  const std::vector<ManifestPart>& previous_parts() const { return previous_parts_; }
   // The exchange members of the next index (a change of them alone is a
   // change: the index is rewritten).
   void SetExchangeMembers(std::vector<std::string> peers, std::vector<std::string> banned_authors) {
@@ -122,6 +144,7 @@ class ManifestDirWriter {
   UniqueFd lock_;  // flock held on .indafoto-sync
   bool have_previous_ = false;
   uint64_t previous_sequence_ = 0;
+  timespec previous_index_mtime_{};  // parts changed after it are not reused
   std::string previous_key_;
   std::vector<ManifestPart> previous_parts_;
   std::vector<std::string> previous_peers_, previous_banned_authors_;
@@ -138,5 +161,7 @@ std::string ManifestPayloadToJson(const ManifestPayload& payload);
 std::string SignManifest(std::string_view payload_json, const PublisherKey& key);
 // "<k>-<first 16 hex of sha256>.jsonl"
 std::string PartFileName(int64_t k, std::string_view sha256_hex);
+// The <k> of a name PartFileName made; false for any other name.
+bool PartNumberOf(std::string_view name, int64_t* k);
 
 }  // namespace indafoto

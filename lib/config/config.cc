@@ -371,6 +371,7 @@ Status ParseConfig(const std::string& json, const fs::path& path, Config* out) {
       RETURN_IF_ERROR(r.Bool("enabled", &c.publish.enabled));
       RETURN_IF_ERROR(r.String("folder_id", &c.publish.folder_id));
       RETURN_IF_ERROR(r.Int("debounce_seconds", 0, 86400, &c.publish.debounce_seconds));
+      RETURN_IF_ERROR(r.Int("max_delay_seconds", 0, 86400, &c.publish.max_delay_seconds));
       RETURN_IF_ERROR(r.RejectUnknown());
     }
     RETURN_IF_ERROR(sub);

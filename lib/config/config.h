@@ -50,6 +50,9 @@ struct PublishSettings {
   bool enabled = false;
   std::string folder_id;       // the Syncthing folder that shares image_root
   int debounce_seconds = 60;
+  // Republish at most this long after the first unpublished change, even
+  // while changes continue (PublishSchedule).
+  int max_delay_seconds = 300;
 };
 
 struct Config {

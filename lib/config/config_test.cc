@@ -64,6 +64,23 @@ TEST_CASE("Config errors name the offending key", "[config]") {
 
 namespace indafoto {
 
+TEST_CASE("Config publish.max_delay_seconds: default, value, strict type and range", "[config]") {
+  Config c;
+  REQUIRE(ParseConfig(R"({"database_path": "x.db", "publish": {"enabled": true}})", "/c.json", &c).ok());
+  CHECK(c.publish.debounce_seconds == 60);
+  CHECK(c.publish.max_delay_seconds == 300);
+  REQUIRE(ParseConfig(R"({"database_path": "x.db", "publish": {"max_delay_seconds": 120}})", "/c.json", &c).ok());
+  CHECK(c.publish.max_delay_seconds == 120);
+  Status s = ParseConfig(R"({"database_path": "x.db", "publish": {"max_delay_seconds": "120"}})", "/c.json", &c);
+  CHECK_THAT(s.message(), Catch::Contains("'publish.max_delay_seconds' must be an integer"));
+  s = ParseConfig(R"({"database_path": "x.db", "publish": {"max_delay_seconds": -1}})", "/c.json", &c);
+  CHECK_THAT(s.message(), Catch::Contains("'publish.max_delay_seconds'"));
+  s = ParseConfig(R"({"database_path": "x.db", "publish": {"max_delay_seconds": 86401}})", "/c.json", &c);
+  CHECK_THAT(s.message(), Catch::Contains("'publish.max_delay_seconds'"));
+  s = ParseConfig(R"({"database_path": "x.db", "publish": {"max_delay": 10}})", "/c.json", &c);
+  CHECK_THAT(s.message(), Catch::Contains("'publish.max_delay'"));
+}
+
 TEST_CASE("Config refuses a key given twice, naming it", "[config]") {
   Config c;
   Status s = ParseConfig(R"({"database_path": "/a/x.db", "remote_sources": [{"name": "a", "name": "b",

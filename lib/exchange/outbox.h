@@ -37,15 +37,13 @@
 #include <string>
 #include <vector>
 
+#include "lib/catalog/catalog.h"  // kSelfCatalog
 #include "lib/config/config.h"
 #include "lib/util/sqlite.h"
 #include "lib/util/status.h"
 
 namespace indafoto {
 
-// The CatalogStore source name of this archive's own catalog. Not a valid
-// peer or source name in practice ('@' is refused in peer names).
-inline constexpr const char* kSelfCatalog = "@self";
 
 struct OutboxRequest {
   std::string self_device;    // this node's Syncthing device ID

@@ -17,19 +17,7 @@ struct TypeName {
 };
 
 constexpr TypeName kTypeNames[] = {
-    {SyncthingEventType::kItemStarted, "ItemStarted"},
     {SyncthingEventType::kItemFinished, "ItemFinished"},
-    {SyncthingEventType::kStateChanged, "StateChanged"},
-    {SyncthingEventType::kFolderSummary, "FolderSummary"},
-    {SyncthingEventType::kFolderCompletion, "FolderCompletion"},
-    {SyncthingEventType::kFolderErrors, "FolderErrors"},
-    {SyncthingEventType::kLocalIndexUpdated, "LocalIndexUpdated"},
-    {SyncthingEventType::kRemoteIndexUpdated, "RemoteIndexUpdated"},
-    {SyncthingEventType::kStarting, "Starting"},
-    {SyncthingEventType::kStartupComplete, "StartupComplete"},
-    {SyncthingEventType::kDeviceConnected, "DeviceConnected"},
-    {SyncthingEventType::kDeviceDisconnected, "DeviceDisconnected"},
-    {SyncthingEventType::kConfigSaved, "ConfigSaved"},
 };
 
 // Field readers. A missing field leaves the target alone; a field of the
@@ -52,14 +40,6 @@ class Reader {
     if (it == obj.MemberEnd()) return true;
     if (!it->value.IsInt64()) return Fail(key, "an integer");
     *out = it->value.GetInt64();
-    return true;
-  }
-
-  bool Double(const Value& obj, const char* key, double* out) {
-    auto it = obj.FindMember(key);
-    if (it == obj.MemberEnd()) return true;
-    if (!it->value.IsNumber()) return Fail(key, "a number");
-    *out = it->value.GetDouble();
     return true;
   }
 
@@ -88,91 +68,23 @@ class Reader {
 };
 
 bool ReadDbStatus(const Value& obj, Reader* r, SyncthingDbStatus* s) {
-  return r->String(obj, "state", &s->state) && r->String(obj, "stateChanged", &s->state_changed) &&
-         r->String(obj, "invalid", &s->invalid) && r->Int(obj, "errors", &s->errors) &&
-         r->Int(obj, "pullErrors", &s->pull_errors) && r->Int(obj, "globalFiles", &s->global_files) &&
-         r->Int(obj, "globalBytes", &s->global_bytes) && r->Int(obj, "globalDeleted", &s->global_deleted) &&
-         r->Int(obj, "globalTotalItems", &s->global_total_items) &&
-         r->Int(obj, "localFiles", &s->local_files) && r->Int(obj, "localBytes", &s->local_bytes) &&
-         r->Int(obj, "localDeleted", &s->local_deleted) &&
-         r->Int(obj, "localTotalItems", &s->local_total_items) && r->Int(obj, "needFiles", &s->need_files) &&
-         r->Int(obj, "needBytes", &s->need_bytes) && r->Int(obj, "needDeletes", &s->need_deletes) &&
-         r->Int(obj, "needTotalItems", &s->need_total_items) &&
-         r->Int(obj, "inSyncFiles", &s->in_sync_files) && r->Int(obj, "inSyncBytes", &s->in_sync_bytes) &&
-         r->Int(obj, "receiveOnlyChangedFiles", &s->receive_only_changed_files) &&
-         r->Int(obj, "receiveOnlyTotalItems", &s->receive_only_total_items) &&
-         r->Int(obj, "sequence", &s->sequence) && r->Int(obj, "version", &s->version);
+  return r->String(obj, "state", &s->state) && r->Int(obj, "globalFiles", &s->global_files) &&
+         r->Int(obj, "localFiles", &s->local_files) && r->Int(obj, "needFiles", &s->need_files) &&
+         r->Int(obj, "needTotalItems", &s->need_total_items);
 }
 
-// Reads the type-specific part of `data` into `ev`.
+// Reads the folder of any event, and the fields of an ItemFinished.
 bool ReadData(const Value& data, Reader* r, SyncthingEvent* ev) {
   if (!r->String(data, "folder", &ev->folder)) return false;
-  switch (ev->type) {
-    case SyncthingEventType::kItemStarted:
-    case SyncthingEventType::kItemFinished: {
-      // Without a folder and an item the event is useless to an importer;
-      // treat it as a format we do not understand.
-      auto folder = data.FindMember("folder");
-      auto item = data.FindMember("item");
-      if (folder == data.MemberEnd() || item == data.MemberEnd()) {
-        return r->Fail(folder == data.MemberEnd() ? "folder" : "item", "present");
-      }
-      if (!r->String(data, "item", &ev->item) || !r->String(data, "type", &ev->item_type) ||
-          !r->String(data, "action", &ev->action)) {
-        return false;
-      }
-      if (ev->type == SyncthingEventType::kItemFinished) {
-        return r->NullableString(data, "error", &ev->error);
-      }
-      return true;
-    }
-    case SyncthingEventType::kStateChanged:
-      return r->String(data, "from", &ev->from) && r->String(data, "to", &ev->to) &&
-             r->String(data, "error", &ev->state_error);
-    case SyncthingEventType::kLocalIndexUpdated: {
-      if (!r->Int(data, "items", &ev->items) || !r->Int(data, "sequence", &ev->sequence) ||
-          !r->Int(data, "version", &ev->version)) {
-        return false;
-      }
-      auto it = data.FindMember("filenames");
-      if (it == data.MemberEnd() || it->value.IsNull()) return true;
-      if (!it->value.IsArray()) return r->Fail("filenames", "an array");
-      for (const Value& f : it->value.GetArray()) {
-        if (!f.IsString()) return r->Fail("filenames", "an array of strings");
-        ev->filenames.emplace_back(f.GetString(), f.GetStringLength());
-      }
-      return true;
-    }
-    case SyncthingEventType::kRemoteIndexUpdated:
-      return r->String(data, "device", &ev->device) && r->Int(data, "items", &ev->items) &&
-             r->Int(data, "sequence", &ev->sequence) && r->Int(data, "version", &ev->version);
-    case SyncthingEventType::kFolderCompletion:
-      return r->String(data, "device", &ev->device) && r->Double(data, "completion", &ev->completion) &&
-             r->Int(data, "sequence", &ev->sequence);
-    case SyncthingEventType::kFolderSummary: {
-      auto it = data.FindMember("summary");
-      if (it == data.MemberEnd()) return true;
-      if (!it->value.IsObject()) return r->Fail("summary", "an object");
-      return ReadDbStatus(it->value, r, &ev->summary);
-    }
-    case SyncthingEventType::kFolderErrors: {
-      auto it = data.FindMember("errors");
-      if (it == data.MemberEnd() || it->value.IsNull()) return true;
-      if (!it->value.IsArray()) return r->Fail("errors", "an array");
-      for (const Value& e : it->value.GetArray()) {
-        if (!e.IsObject()) return r->Fail("errors", "an array of objects");
-        std::string path, error;
-        if (!r->String(e, "path", &path) || !r->String(e, "error", &error)) return false;
-        ev->folder_errors.emplace_back(std::move(path), std::move(error));
-      }
-      return true;
-    }
-    case SyncthingEventType::kDeviceConnected:
-    case SyncthingEventType::kDeviceDisconnected:
-      return r->String(data, "id", &ev->device);
-    default:
-      return true;
-  }
+  if (ev->type != SyncthingEventType::kItemFinished) return true;
+  // Without a folder and an item the event is useless to an importer;
+  // treat it as a format we do not understand.
+  auto folder = data.FindMember("folder");
+  auto item = data.FindMember("item");
+  if (folder == data.MemberEnd() || item == data.MemberEnd())
+    return r->Fail(folder == data.MemberEnd() ? "folder" : "item", "present");
+  return r->String(data, "item", &ev->item) && r->String(data, "type", &ev->item_type) &&
+         r->String(data, "action", &ev->action) && r->NullableString(data, "error", &ev->error);
 }
 
 Status ParseDocument(std::string_view json, rapidjson::Document* doc) {
@@ -228,7 +140,7 @@ Status ParseSyncthingEvents(std::string_view json, std::vector<SyncthingEvent>* 
     if (data != e.MemberEnd() && data->value.IsObject()) {
       Reader dr(context + " (" + ev.type_name + ") data");
       if (!ReadData(data->value, &dr, &ev)) return Status::Corrupt(dr.error());
-    } else if (ev.type == SyncthingEventType::kItemFinished || ev.type == SyncthingEventType::kItemStarted) {
+    } else if (ev.type == SyncthingEventType::kItemFinished) {
       return Status::Corrupt(context + " (" + ev.type_name + ") has no data object");
     }
     events.push_back(std::move(ev));

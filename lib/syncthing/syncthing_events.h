@@ -15,52 +15,25 @@
 
 namespace indafoto {
 
-// The subset of a folder's status we act on (/rest/db/status?folder=...).
-// Counts are -1 when Syncthing did not send them.
+// The subset of a folder's status (/rest/db/status?folder=...) that is
+// read: the daemon's progress line (need_files) and the tests' "in sync"
+// wait. Counts are -1 when Syncthing did not send them.
 struct SyncthingDbStatus {
-  std::string state;          // idle, scanning, syncing, sync-preparing, error, ...
-  std::string state_changed;  // RFC 3339, as sent
-  std::string invalid;        // non-empty: why the folder cannot run
-  int64_t errors = -1;
-  int64_t pull_errors = -1;
+  std::string state;  // idle, scanning, syncing, sync-preparing, error, ...
   int64_t global_files = -1;
-  int64_t global_bytes = -1;
-  int64_t global_deleted = -1;
-  int64_t global_total_items = -1;
   int64_t local_files = -1;
-  int64_t local_bytes = -1;
-  int64_t local_deleted = -1;
-  int64_t local_total_items = -1;
   int64_t need_files = -1;
-  int64_t need_bytes = -1;
-  int64_t need_deletes = -1;
   int64_t need_total_items = -1;
-  int64_t in_sync_files = -1;
-  int64_t in_sync_bytes = -1;
-  int64_t receive_only_changed_files = -1;
-  int64_t receive_only_total_items = -1;
-  int64_t sequence = -1;
-  int64_t version = -1;
 };
 
+// The daemon subscribes to ItemFinished alone; any other type is kept with
+// its name (`type_name`) and nothing else.
 enum class SyncthingEventType {
-  kUnknown,  // any type not listed here; `type_name` says which
-  kItemStarted,
+  kUnknown,
   kItemFinished,
-  kStateChanged,
-  kFolderSummary,
-  kFolderCompletion,
-  kFolderErrors,
-  kLocalIndexUpdated,
-  kRemoteIndexUpdated,
-  kStarting,
-  kStartupComplete,
-  kDeviceConnected,
-  kDeviceDisconnected,
-  kConfigSaved,
 };
 
-// One event. Fields that the event's type does not carry stay empty / -1.
+// One event.
 struct SyncthingEvent {
   // `id` counts within one subscription (one set of requested types) and is
   // what `since` refers to; `global_id` counts all events of the process.
@@ -70,34 +43,13 @@ struct SyncthingEvent {
   SyncthingEventType type = SyncthingEventType::kUnknown;
   std::string type_name;  // as sent, e.g. "ItemFinished"
   std::string time;       // RFC 3339, as sent
+  std::string folder;     // the folder id, for every event whose data names one
 
-  // Set for every event whose data names a folder (by id).
-  std::string folder;
-
-  // ItemStarted / ItemFinished.
+  // ItemFinished.
   std::string item;                  // path relative to the folder, '/'-separated
   std::string item_type;             // file, dir, symlink, ...
   std::string action;                // update, delete, metadata
-  std::optional<std::string> error;  // ItemFinished: nullopt when it succeeded
-
-  // StateChanged.
-  std::string from;
-  std::string to;
-  std::string state_error;  // set when the folder went to "error"
-
-  // LocalIndexUpdated / RemoteIndexUpdated / FolderCompletion.
-  std::string device;  // RemoteIndexUpdated, FolderCompletion, Device*
-  int64_t items = -1;
-  int64_t sequence = -1;
-  int64_t version = -1;
-  std::vector<std::string> filenames;  // LocalIndexUpdated
-  double completion = -1;              // FolderCompletion, percent
-
-  // FolderSummary.
-  SyncthingDbStatus summary;
-
-  // FolderErrors: (path, error) pairs.
-  std::vector<std::pair<std::string, std::string>> folder_errors;
+  std::optional<std::string> error;  // nullopt when it succeeded
 
   bool IsItemFinished() const { return type == SyncthingEventType::kItemFinished; }
   // A file that arrived: ItemFinished, a regular file, an update, no error.

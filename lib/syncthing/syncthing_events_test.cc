@@ -190,24 +190,20 @@ TEST_CASE("ParseSyncthingEvents reads a captured delivery", "[syncthing]") {
   REQUIRE(ParseSyncthingEvents(kDelivery, &ev).ok());
   REQUIRE(ev.size() == 17);
 
-  CHECK(ev[0].type == SyncthingEventType::kDeviceConnected);
-  CHECK(ev[0].device == "WUO3UHC-ACU3FWS-IBBAZYC-D7OVVWS-AU72IUT-U4QO56S-7ZAVCGW-GKCQNA3");
+  // Other types keep their name, ids, time and folder, nothing else.
+  CHECK(ev[0].type == SyncthingEventType::kUnknown);
+  CHECK(ev[0].type_name == "DeviceConnected");
   CHECK(ev[0].folder.empty());
 
   CHECK(ev[2].id == 3);
   CHECK(ev[2].global_id == 14);
-  CHECK(ev[2].type == SyncthingEventType::kStateChanged);
+  CHECK(ev[2].type_name == "StateChanged");
   CHECK(ev[2].folder == "sf");
-  CHECK(ev[2].from == "scan-waiting");
-  CHECK(ev[2].to == "scanning");
   CHECK(ev[2].time == "2026-11-25T10:16:13.126942533Z");
 
-  CHECK(ev[3].type == SyncthingEventType::kRemoteIndexUpdated);
-  CHECK(ev[3].items == 3);
-  CHECK(ev[3].sequence == 3);
-
   // A directory: finished, but not a received file.
-  CHECK(ev[4].type == SyncthingEventType::kItemStarted);
+  CHECK(ev[4].type_name == "ItemStarted");
+  CHECK_FALSE(ev[4].IsItemFinished());
   CHECK(ev[5].IsItemFinished());
   CHECK(ev[5].item_type == "dir");
   CHECK_FALSE(ev[5].IsFileReceived());
@@ -219,12 +215,6 @@ TEST_CASE("ParseSyncthingEvents reads a captured delivery", "[syncthing]") {
   CHECK(ev[7].item == "sub/b.jpg");
   CHECK(ev[7].folder == "sf");
   CHECK(ev[7].action == "update");
-
-  CHECK(ev[8].type == SyncthingEventType::kLocalIndexUpdated);
-  CHECK(ev[8].filenames == std::vector<std::string>{"sub", "a.txt", "sub/b.jpg"});
-
-  CHECK(ev[9].type == SyncthingEventType::kFolderCompletion);
-  CHECK(ev[9].completion == 100);
 }
 
 TEST_CASE("ParseSyncthingEvents keeps errors, deletions and unknown types", "[syncthing]") {
@@ -244,14 +234,8 @@ TEST_CASE("ParseSyncthingEvents keeps errors, deletions and unknown types", "[sy
   CHECK_FALSE(deleted.error.has_value());
   CHECK_FALSE(deleted.IsFileReceived());
 
-  const SyncthingEvent& summary = ev[12];
-  CHECK(summary.type == SyncthingEventType::kFolderSummary);
-  CHECK(summary.folder == "sf");
-  CHECK(summary.summary.state == "sync-preparing");
-  CHECK(summary.summary.need_files == 1);
-  CHECK(summary.summary.global_files == 2);
-  CHECK(summary.summary.in_sync_files == 1);
-  CHECK(summary.summary.receive_only_changed_files == 1);
+  CHECK(ev[12].type_name == "FolderSummary");
+  CHECK(ev[12].folder == "sf");
 
   CHECK(ev[13].error.value_or("") ==
         "removing item to be replaced: remove /tmp/stgen/fb/c.jpg: directory not empty");
@@ -260,14 +244,6 @@ TEST_CASE("ParseSyncthingEvents keeps errors, deletions and unknown types", "[sy
   CHECK(unknown.type == SyncthingEventType::kUnknown);
   CHECK(unknown.type_name == "ListenAddressesChanged");
   CHECK(unknown.id == 60);
-
-  CHECK(ev[15].type == SyncthingEventType::kFolderErrors);
-  REQUIRE(ev[15].folder_errors.size() == 1);
-  CHECK(ev[15].folder_errors[0].first == "c.jpg");
-  CHECK(ev[15].folder_errors[0].second == "directory not empty");
-
-  CHECK(ev[16].to == "error");
-  CHECK(ev[16].state_error == "folder marker missing");
 }
 
 TEST_CASE("ParseSyncthingEvents accepts empty answers", "[syncthing]") {
@@ -279,7 +255,8 @@ TEST_CASE("ParseSyncthingEvents accepts empty answers", "[syncthing]") {
   CHECK(ParseSyncthingEvents(R"([{"id":1,"globalID":1,"type":"Ping","data":null}])", &ev).ok());
   CHECK(ev.size() == 1);
   CHECK(ParseSyncthingEvents(R"([{"id":2,"type":"ConfigSaved","data":"x"}])", &ev).ok());
-  CHECK(ev[0].type == SyncthingEventType::kConfigSaved);
+  CHECK(ev[0].type == SyncthingEventType::kUnknown);
+  CHECK(ev[0].type_name == "ConfigSaved");
 }
 
 TEST_CASE("ParseSyncthingEvents rejects malformed input as Corrupt", "[syncthing]") {
@@ -297,9 +274,6 @@ TEST_CASE("ParseSyncthingEvents rejects malformed input as Corrupt", "[syncthing
       "[{\"id\": 1, \"type\": \"ItemFinished\", \"data\": {\"folder\": \"f\", \"item\": 3}}]",
       "[{\"id\": 1, \"type\": \"ItemFinished\", \"data\": {\"folder\": \"f\", \"item\": \"x\", \"error\": "
       "1}}]",
-      "[{\"id\": 1, \"type\": \"LocalIndexUpdated\", \"data\": {\"filenames\": [1]}}]",
-      "[{\"id\": 1, \"type\": \"FolderSummary\", \"data\": {\"summary\": []}}]",
-      "[{\"id\": 1, \"type\": \"FolderSummary\", \"data\": {\"summary\": {\"needFiles\": \"3\"}}}]",
       "[{\"id\": 1, \"type\": \"StateChanged\", \"data\": {\"folder\": [\"f\"]}}]",
       "[{\"id\": 1, \"type\": \"StateChanged\"}] trailing",
   };
@@ -334,8 +308,7 @@ TEST_CASE("ParseSyncthingDbStatus reads /rest/db/status", "[syncthing]") {
   CHECK(st.global_files == 2);
   CHECK(st.local_files == 2);
   CHECK(st.need_files == 0);
-  CHECK(st.in_sync_files == 2);
-  CHECK(st.global_bytes == 140);
+  CHECK(st.need_total_items == 0);
   CHECK(ParseSyncthingDbStatus("[]", &st).code() == Status::Code::kCorrupt);
   CHECK(ParseSyncthingDbStatus("{\"state\": 1}", &st).code() == Status::Code::kCorrupt);
   CHECK(ParseSyncthingDbStatus("no such folder", &st).code() == Status::Code::kCorrupt);
