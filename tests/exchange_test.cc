@@ -323,6 +323,17 @@ TEST_CASE("exchange: a pair overlapping 70% converges to the union and deleted i
     CHECK(p["catalog_at"].IsString());
     ProcessResult text = RunProcess({BinaryPath("indafoto-syncd"), "status", "--config", a_node.config.string()});
     CHECK(text.output.find("peer B: catalog 1300 entries") != std::string::npos);
+    // whereis/copies count B, and not A's own exchange catalog, as a holder.
+    ProcessResult copies =
+        RunProcess({BinaryPath("indafoto-syncd"), "copies", "--json", "--config", a_node.config.string()});
+    INFO(copies.output);
+    rapidjson::Document cj;
+    cj.Parse(copies.output.c_str());
+    REQUIRE(cj.IsObject());
+    REQUIRE(cj["catalogs"].IsArray());
+    REQUIRE(cj["catalogs"].Size() == 1);
+    CHECK(std::string(cj["catalogs"][0].GetString()) == "B");
+    CHECK(cj["local_images"].GetInt64() == 1300);
   }
 
   // Healing: B loses 20 images (files and rows), 10 it held from the
