@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "lib/catalog/catalog.h"  // kSelfCatalog
 #include "lib/util/file_util.h"
 #include "lib/archive/layout.h"
 
@@ -230,6 +231,8 @@ Status ParseSources(const Json& list, Config* c) {
     if (src.folder_id.empty()) src.folder_id = src.name;
     if (!names.insert(src.name).second)
       return Status::Invalid(r.Name("name") + ": source name '" + src.name + "' is used twice");
+    if (src.name == kSelfCatalog)
+      return Status::Invalid(r.Name("name") + ": '" + src.name + "' is reserved (this archive's own catalog)");
     c->sources.push_back(std::move(src));
   }
   return Status::Ok();

@@ -68,6 +68,8 @@ TEST_CASE("Config peer errors name the key", "[config][exchange]") {
                  "'peer_fallback_minutes'"));
   CHECK(mentions(parse(R"([{"name": "b", "device_id": ")" + a + R"("}])", R"(, "exchange_root": "/a/indafoto_archive/x")"),
                  "exchange_root"));
+  CHECK(mentions(ParseConfig(R"({"database_path": "/a/indafoto.db",
+      "remote_sources": [{"name": "@self", "local_path": "/a/received/x"}]})", "/etc/c.json", &c), "reserved"));
   CHECK(parse(R"([{"name": "b", "device_id": ")" + a + R"("}])", R"(, "exchange_root": "/srv/ex")").ok());
   CHECK(c.exchange_root == "/srv/ex");
   CHECK(c.sources[1].received_folder == "/srv/ex/from-b");
