@@ -1,3 +1,4 @@
+#include "testing/syncthing_admin.h"
 #include "testing/syncthing_instance.h"
 
 #include <utility>  // before asio, see lib/syncthing/syncthing_client.h
@@ -280,7 +281,7 @@ Status SyncthingInstance::Start() {
     return s;
   }
   std::string id;
-  s = RunSyncthingCall(Endpoint(), [&id](SyncthingClient& c) { return c.GetDeviceId(&id); });
+  s = RunSyncthingCall(Endpoint(), [&id](SyncthingClient& c) { return SyncthingDeviceId(c, &id); });
   if (!s.ok()) return s;
   device_id_ = id;
   return Status::Ok();
@@ -295,7 +296,7 @@ Status SyncthingInstance::WaitForPing(std::chrono::seconds timeout) {
     }
     // The https certificate appears at the first start; until then TLS
     // instances are reached unpinned (loopback), after that pinned.
-    last = RunSyncthingCall(Endpoint(), [](SyncthingClient& c) { return c.Ping(2s); });
+    last = RunSyncthingCall(Endpoint(), [](SyncthingClient& c) { return SyncthingPing(c, 2s); });
     if (last.ok()) return last;
     std::this_thread::sleep_for(100ms);
   }
@@ -400,7 +401,7 @@ Status SyncthingInstance::GetDbStatus(const std::string& folder, SyncthingDbStat
 }
 
 Status SyncthingInstance::Rescan(const std::string& folder) {
-  return RunSyncthingCall(Endpoint(), [&](SyncthingClient& c) { return c.Rescan(folder); });
+  return RunSyncthingCall(Endpoint(), [&](SyncthingClient& c) { return SyncthingRescan(c, folder); });
 }
 
 Status SyncthingInstance::GetEvents(int64_t since, int timeout_seconds, const std::vector<std::string>& types,

@@ -20,6 +20,7 @@
 #include <memory>
 #include <set>
 
+#include "testing/syncthing_admin.h"
 #include "lib/syncthing/syncthing_client.h"
 #include "testing/child_process.h"
 #include "testing/syncthing_instance.h"
@@ -85,7 +86,7 @@ bool HasDevice(SyncthingInstance& st, const std::string& device) {
 }
 
 void ConnectionTotals(SyncthingInstance& st, int64_t* in, int64_t* out) {
-  REQUIRE(RunSyncthingCall(st.Endpoint(), [&](SyncthingClient& c) { return c.GetConnectionTotals(in, out); }).ok());
+  REQUIRE(RunSyncthingCall(st.Endpoint(), [&](SyncthingClient& c) { return SyncthingConnectionTotals(c, in, out); }).ok());
 }
 
 class Exchange {

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "testing/syncthing_admin.h"
 #include "lib/syncthing/syncthing_client.h"
 #include "lib/syncthing/syncthing_home.h"
 #include "lib/util/unique_fd.h"
@@ -33,7 +34,7 @@ namespace {
   } while (0)
 
 Status Ping(const SyncthingEndpoint& ep, SyncthingClient::Timeout timeout = 10s) {
-  return RunSyncthingCall(ep, [timeout](SyncthingClient& c) { return c.Ping(timeout); });
+  return RunSyncthingCall(ep, [timeout](SyncthingClient& c) { return SyncthingPing(c, timeout); });
 }
 
 std::string ReadAll(const fs::path& p) {
@@ -79,7 +80,7 @@ TEST_CASE("SyncthingClient: ping, API key errors, unreachable Syncthing", "[sync
   REQUIRE_OK(Ping(ep));
 
   std::string id;
-  REQUIRE_OK(RunSyncthingCall(ep, [&id](SyncthingClient& c) { return c.GetDeviceId(&id); }));
+  REQUIRE_OK(RunSyncthingCall(ep, [&id](SyncthingClient& c) { return SyncthingDeviceId(c, &id); }));
   CHECK(id == st.DeviceId());
   CHECK(id.size() == 63);
 
@@ -159,7 +160,7 @@ TEST_CASE("SyncthingClient: ping, API key errors, unreachable Syncthing", "[sync
     CHECK(raw.find("\"markerName\"") != std::string::npos);  // defaults filled in by Syncthing
 
     std::vector<SyncthingFolder> all;
-    REQUIRE_OK(RunSyncthingCall(ep, [&all](SyncthingClient& c) { return c.GetConfigFolders(&all); }));
+    REQUIRE_OK(RunSyncthingCall(ep, [&all](SyncthingClient& c) { return SyncthingConfigFolders(c, &all); }));
     REQUIRE(all.size() == 1);
     CHECK(all[0].id == "indafoto-src");
 
@@ -169,7 +170,7 @@ TEST_CASE("SyncthingClient: ping, API key errors, unreachable Syncthing", "[sync
     CHECK(back.label == "x");
     CHECK(back.type == "receiveonly");
 
-    REQUIRE_OK(RunSyncthingCall(ep, [](SyncthingClient& c) { return c.Rescan("indafoto-src"); }));
+    REQUIRE_OK(RunSyncthingCall(ep, [](SyncthingClient& c) { return SyncthingRescan(c, "indafoto-src"); }));
     SyncthingDbStatus db;
     REQUIRE_OK(
         RunSyncthingCall(ep, [&db](SyncthingClient& c) { return c.GetDbStatus("indafoto-src", &db); }));
@@ -180,7 +181,7 @@ TEST_CASE("SyncthingClient: ping, API key errors, unreachable Syncthing", "[sync
     CHECK(RunSyncthingCall(ep, [&](SyncthingClient& c) { return c.GetFolder("nope", &back); }).IsNotFound());
     CHECK(
         RunSyncthingCall(ep, [&db](SyncthingClient& c) { return c.GetDbStatus("nope", &db); }).IsNotFound());
-    CHECK(RunSyncthingCall(ep, [](SyncthingClient& c) { return c.Rescan("nope"); }).IsNotFound());
+    CHECK(RunSyncthingCall(ep, [](SyncthingClient& c) { return SyncthingRescan(c, "nope"); }).IsNotFound());
   }
 }
 
@@ -311,7 +312,7 @@ TEST_CASE("SyncthingClient: https with the GUI certificate pinned", "[syncthing]
 
   REQUIRE_OK(Ping(ep));
   std::string id;
-  REQUIRE_OK(RunSyncthingCall(ep, [&id](SyncthingClient& c) { return c.GetDeviceId(&id); }));
+  REQUIRE_OK(RunSyncthingCall(ep, [&id](SyncthingClient& c) { return SyncthingDeviceId(c, &id); }));
   CHECK(id == st.DeviceId());
 
   // What the daemon does without configuration: read config.xml, pin the cert.

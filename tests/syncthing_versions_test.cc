@@ -11,6 +11,7 @@
 #include <regex>
 #include <string>
 
+#include "testing/syncthing_admin.h"
 #include "lib/syncthing/syncthing_client.h"
 #include "lib/syncthing/syncthing_home.h"
 #include "testing/process.h"
@@ -108,7 +109,7 @@ TEST_CASE("config discovery finds the home this Syncthing version makes by defau
   SyncthingEndpoint ep;
   REQUIRE(SyncthingEndpointFromHome(info, &ep).ok());
   CHECK(ep.api_key == st.ApiKey());
-  Status ping = RunSyncthingCall(ep, [](SyncthingClient& c) { return c.Ping(10s); });
+  Status ping = RunSyncthingCall(ep, [](SyncthingClient& c) { return SyncthingPing(c, 10s); });
   INFO(ping.ToString());
   CHECK(ping.ok());
 }

@@ -478,23 +478,6 @@ Status SyncthingClient::MapResponse(const std::string& what, HttpResult* res, st
                          Excerpt(res->body) + ")");
 }
 
-net::awaitable<Status> SyncthingClient::Ping(Timeout timeout) {
-  std::string body;
-  Status s = co_await Call(http::verb::get, "/rest/system/ping", "", timeout, &body);
-  if (s.IsNotFound()) {
-    co_return Status::Invalid("Syncthing at " + endpoint_.Describe() +
-                              " has no /rest/system/ping: is this Syncthing's GUI/API address?");
-  }
-  if (!s.ok()) co_return s;
-  rapidjson::Document doc;
-  s = ParseJson(body, &doc, "Syncthing ping");
-  if (!s.ok()) co_return s;
-  if (!doc.IsObject() || !doc.HasMember("ping")) {
-    co_return Status::Corrupt("Syncthing at " + endpoint_.Describe() +
-                              ": /rest/system/ping did not answer {\"ping\": ...}; is this Syncthing?");
-  }
-  co_return Status::Ok();
-}
 
 net::awaitable<Status> SyncthingClient::GetEvents(int64_t since, int timeout_seconds,
                                                   std::vector<std::string> types,
@@ -517,12 +500,6 @@ net::awaitable<Status> SyncthingClient::GetEvents(int64_t since, int timeout_sec
   co_return ParseSyncthingEvents(body, out);
 }
 
-net::awaitable<Status> SyncthingClient::GetConfigFolders(std::vector<SyncthingFolder>* out) {
-  std::string body;
-  Status s = co_await Call(http::verb::get, "/rest/config/folders", "", kDefaultTimeout, &body);
-  if (!s.ok()) co_return s;
-  co_return ParseSyncthingFolders(body, out);
-}
 
 net::awaitable<Status> SyncthingClient::GetFolder(std::string id, SyncthingFolder* out,
                                                   std::string* raw_json) {
@@ -539,15 +516,12 @@ net::awaitable<Status> SyncthingClient::GetFolder(std::string id, SyncthingFolde
   co_return s;
 }
 
-net::awaitable<Status> SyncthingClient::PutFolder(std::string id, std::string json) {
-  if (id.empty()) co_return Status::Invalid("PutFolder: empty folder id");
-  co_return co_await Call(http::verb::put, "/rest/config/folders/" + UrlEncode(id), std::move(json),
-                          kDefaultTimeout, nullptr);
-}
 
 net::awaitable<Status> SyncthingClient::PutFolder(SyncthingFolder folder) {
+  if (folder.id.empty()) co_return Status::Invalid("PutFolder: empty folder id");
   std::string json = SyncthingFolderJson(folder);
-  co_return co_await PutFolder(folder.id, std::move(json));
+  co_return co_await Call(http::verb::put, "/rest/config/folders/" + UrlEncode(folder.id), std::move(json),
+                          kDefaultTimeout, nullptr);
 }
 
 net::awaitable<Status> SyncthingClient::PatchFolder(std::string id, std::string json) {
@@ -569,22 +543,6 @@ net::awaitable<Status> SyncthingClient::GetDevice(std::string device_id) {
                           &body);
 }
 
-net::awaitable<Status> SyncthingClient::GetConnectionTotals(int64_t* in_bytes, int64_t* out_bytes) {
-  std::string body;
-  Status s = co_await Call(http::verb::get, "/rest/system/connections", "", kDefaultTimeout, &body);
-  if (!s.ok()) co_return s;
-  rapidjson::Document d;
-  d.Parse(body.c_str(), body.size());
-  if (d.HasParseError() || !d.IsObject() || !d.HasMember("total") || !d["total"].IsObject())
-    co_return Status::Corrupt("/rest/system/connections: no 'total' object");
-  const auto& t = d["total"];
-  if (!t.HasMember("inBytesTotal") || !t["inBytesTotal"].IsInt64() || !t.HasMember("outBytesTotal") ||
-      !t["outBytesTotal"].IsInt64())
-    co_return Status::Corrupt("/rest/system/connections: no byte totals");
-  *in_bytes = t["inBytesTotal"].GetInt64();
-  *out_bytes = t["outBytesTotal"].GetInt64();
-  co_return Status::Ok();
-}
 
 net::awaitable<Status> SyncthingClient::GetSystemStatus(SyncthingSystemStatus* out) {
   std::string body;
@@ -604,12 +562,6 @@ net::awaitable<Status> SyncthingClient::GetSystemStatus(SyncthingSystemStatus* o
   co_return Status::Ok();
 }
 
-net::awaitable<Status> SyncthingClient::GetDeviceId(std::string* out) {
-  SyncthingSystemStatus st;
-  Status s = co_await GetSystemStatus(&st);
-  if (s.ok()) *out = std::move(st.my_id);
-  co_return s;
-}
 
 net::awaitable<Status> SyncthingClient::GetDbStatus(std::string folder, SyncthingDbStatus* out) {
   std::string body;
@@ -623,17 +575,6 @@ net::awaitable<Status> SyncthingClient::GetDbStatus(std::string folder, Syncthin
   co_return ParseSyncthingDbStatus(body, out);
 }
 
-net::awaitable<Status> SyncthingClient::Rescan(std::string folder, Timeout timeout) {
-  std::string target = "/rest/db/scan?folder=" + UrlEncode(folder);
-  HttpResult res;
-  Status s = co_await Request(http::verb::post, target, "", timeout, &res);
-  if (!s.ok()) co_return s;
-  if (res.status == 404 || (res.status == 500 && res.body.find("no such folder") != std::string::npos)) {
-    co_return Status::NotFound("Syncthing at " + endpoint_.Describe() + " has no folder with id \"" + folder +
-                               "\"");
-  }
-  co_return MapResponse(RequestName(http::verb::post, target), &res, nullptr);
-}
 
 Status RunSyncthingCall(const SyncthingEndpoint& endpoint,
                         const std::function<net::awaitable<Status>(SyncthingClient&)>& op) {

@@ -90,9 +90,6 @@ class SyncthingClient {
   // The events long-poll is answered after up to `timeout_seconds`; the
   // request itself gets this much longer before we call Syncthing stuck.
   static constexpr Timeout kLongPollMargin = std::chrono::seconds(15);
-  // A rescan request returns when the scan is done, which takes a while on
-  // a large folder.
-  static constexpr Timeout kRescanTimeout = std::chrono::minutes(10);
 
   SyncthingClient(boost::asio::any_io_executor executor, SyncthingEndpoint endpoint);
 
@@ -114,8 +111,13 @@ class SyncthingClient {
   boost::asio::awaitable<Status> Request(boost::beast::http::verb method, std::string target,
                                          std::string body, Timeout timeout, HttpResult* out);
 
-  // GET /rest/system/ping.
-  boost::asio::awaitable<Status> Ping(Timeout timeout = kDefaultTimeout);
+  // Request, with non-2xx answers mapped to a Status (404 → NotFound);
+  // `response` (may be null) receives the body of a 2xx answer.
+  boost::asio::awaitable<Status> Call(boost::beast::http::verb method, std::string target, std::string body,
+                                      Timeout timeout, std::string* response);
+
+  // The calls the daemon makes. (Those only tests make live in
+  // testing/syncthing_admin.h.)
 
   // GET /rest/events?events=...&since=N&timeout=T. Waits up to
   // `timeout_seconds` for events with id > since; an empty `out` with Ok
@@ -125,16 +127,13 @@ class SyncthingClient {
   boost::asio::awaitable<Status> GetEvents(int64_t since, int timeout_seconds, std::vector<std::string> types,
                                            std::vector<SyncthingEvent>* out);
 
-  // GET /rest/config/folders.
-  boost::asio::awaitable<Status> GetConfigFolders(std::vector<SyncthingFolder>* out);
   // GET /rest/config/folders/{id}; NotFound when there is no such folder.
   // `raw_json`, if given, receives the full object as Syncthing sent it.
   boost::asio::awaitable<Status> GetFolder(std::string id, SyncthingFolder* out,
                                            std::string* raw_json = nullptr);
   // PUT /rest/config/folders/{id}: creates or REPLACES the folder. Syncthing
-  // fills every field missing from `json` with its folder defaults, also for
-  // an existing folder (use PatchFolder to change a few fields).
-  boost::asio::awaitable<Status> PutFolder(std::string id, std::string json);
+  // fills every field missing with its folder defaults, also for an
+  // existing folder (use PatchFolder to change a few fields).
   boost::asio::awaitable<Status> PutFolder(SyncthingFolder folder);
   // PATCH /rest/config/folders/{id}: changes only the fields in `json`.
   boost::asio::awaitable<Status> PatchFolder(std::string id, std::string json);
@@ -144,24 +143,13 @@ class SyncthingClient {
   // GET /rest/config/devices/{id}: Ok when Syncthing knows the device,
   // NotFound when not.
   boost::asio::awaitable<Status> GetDevice(std::string device_id);
-  // GET /rest/system/connections: bytes received and sent over all
-  // connections since Syncthing started (its "total").
-  boost::asio::awaitable<Status> GetConnectionTotals(int64_t* in_bytes, int64_t* out_bytes);
 
   // GET /rest/system/status.
   boost::asio::awaitable<Status> GetSystemStatus(SyncthingSystemStatus* out);
-  // GET /rest/system/status → myID.
-  boost::asio::awaitable<Status> GetDeviceId(std::string* out);
   // GET /rest/db/status?folder=...; NotFound when there is no such folder.
   boost::asio::awaitable<Status> GetDbStatus(std::string folder, SyncthingDbStatus* out);
-  // POST /rest/db/scan?folder=...; returns when the scan is done. NotFound
-  // when there is no such folder (Syncthing 1.19 says so with HTTP 500).
-  boost::asio::awaitable<Status> Rescan(std::string folder, Timeout timeout = kRescanTimeout);
 
  private:
-  // Request + mapping of non-2xx answers to a Status (404 → NotFound).
-  boost::asio::awaitable<Status> Call(boost::beast::http::verb method, std::string target, std::string body,
-                                      Timeout timeout, std::string* response);
   Status MapResponse(const std::string& what, HttpResult* res, std::string* response) const;
 
   boost::asio::any_io_executor executor_;
