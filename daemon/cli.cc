@@ -19,7 +19,7 @@ Commands:
   import    one pass over the received folders without Syncthing, then exit
   publish   write this archive's signed manifest now
   status    per source: in catalog, delivered, imported, duplicates, pending, failed, bytes
-  plan      dry run for one source: what an import would add, merge, skip, reject
+  plan      dry run for one source: the status an import would record per file
   verify    check that every local image's file exists and matches its sha256
   trust     forget the pinned publisher key of --source NAME (an intended key change)
   whereis   which known archives hold an image: whereis ID|SHA256|URL

@@ -1,3 +1,5 @@
+// Over 450 lines: the writer's tests share one fixture (a crawler database,
+// its files, a key) and each checks one rule of docs/manifest.md.
 #include "lib/catalog/manifest_writer.h"
 
 #include <sys/stat.h>
