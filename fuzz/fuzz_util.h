@@ -24,8 +24,8 @@ namespace indafoto::fuzz {
 inline void CheckRoundTrip(const RemoteImage& img) {
   const std::string json = RemoteImageToJson(img);
   RemoteImage back;
-  std::string error;
-  if (!RemoteImageFromJson(json, &back, &error)) Fail("stored record does not parse back (" + error + ")", json);
+  if (Status s = RemoteImageFromJson(json, &back); !s.ok())
+    Fail("stored record does not parse back (" + s.message() + ")", json);
   const std::string again = RemoteImageToJson(back);
   if (again != json) Fail("stored record changes on a round trip", json + "\n  became\n" + again);
 }

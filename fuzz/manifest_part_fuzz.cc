@@ -26,9 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     RemoteImage img;
-    std::string error;
-    if (!ParseManifestEntryLine(line, &img, &error)) {
-      if (error.empty()) fuzz::Fail("refused entry without a reason", line);
+    if (Status s = ParseManifestEntryLine(line, &img); !s.ok()) {
+      if (s.message().empty()) fuzz::Fail("refused entry without a reason", line);
       continue;
     }
     if (!IsSafeRelativePath(img.rel_path)) fuzz::Fail("unsafe path accepted", img.rel_path);

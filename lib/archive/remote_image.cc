@@ -196,7 +196,9 @@ std::string RemoteImageToJson(const RemoteImage& image) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-bool RemoteImageFromJson(std::string_view json, RemoteImage* out, std::string* error) {
+namespace {
+
+bool ParseRemoteImage(std::string_view json, RemoteImage* out, std::string* error) {
   rapidjson::Document d;
   ExactNumberParser parser(json);
   d.Populate(parser);
@@ -278,6 +280,14 @@ bool RemoteImageFromJson(std::string_view json, RemoteImage* out, std::string* e
     }
   }
   return true;
+}
+
+}  // namespace
+
+Status RemoteImageFromJson(std::string_view json, RemoteImage* out) {
+  std::string error;
+  if (!ParseRemoteImage(json, out, &error)) return Status::Corrupt(error);
+  return Status::Ok();
 }
 
 }  // namespace indafoto

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "lib/util/status.h"
 #include "lib/util/value.h"
 
 namespace indafoto {
@@ -47,7 +48,7 @@ struct RemoteImage {
 // and by the manifest's parts. Stable key order; see docs/manifest.md.
 std::string RemoteImageToJson(const RemoteImage& image);
 // Parses what RemoteImageToJson wrote (and what another tool following
-// docs/manifest.md writes). Returns false with `error` set on bad input.
-bool RemoteImageFromJson(std::string_view json, RemoteImage* out, std::string* error);
+// docs/manifest.md writes). Corrupt, naming what is wrong, on bad input.
+Status RemoteImageFromJson(std::string_view json, RemoteImage* out);
 
 }  // namespace indafoto

@@ -24,8 +24,7 @@ TEST_CASE("RemoteImage JSON keeps NULs inside names and keys and digests", "[rem
   img.collections.push_back(CollectionRef{std::string("9\0\0", 3), Value(), Value(), Value::Integer(0)});
   std::string json = RemoteImageToJson(img);
   RemoteImage back;
-  std::string error;
-  REQUIRE(RemoteImageFromJson(json, &back, &error));
+  REQUIRE(RemoteImageFromJson(json, &back).ok());
   CHECK(back.sha256 == img.sha256);
   REQUIRE(back.columns.size() == 1);
   CHECK(back.columns[0].first == img.columns[0].first);
@@ -45,9 +44,8 @@ TEST_CASE("RemoteImage JSON writes an infinite real as null and stays valid", "[
   img.Set("shutter_speed", Value::Real(0.5));
   std::string json = RemoteImageToJson(img);
   RemoteImage back;
-  std::string error;
   INFO(json);
-  REQUIRE(RemoteImageFromJson(json, &back, &error));
+  REQUIRE(RemoteImageFromJson(json, &back).ok());
   CHECK(back.Get("focal_length").is_null());
   CHECK(back.Get("aperture").is_null());
   CHECK(back.Get("shutter_speed") == Value::Real(0.5));
@@ -73,8 +71,7 @@ TEST_CASE("RemoteImage JSON keeps every finite real exactly", "[remote_image][fu
     img.rel_path = "a/b.jpg";
     img.Set("focal_length", Value::Real(v));
     RemoteImage back;
-    std::string error;
-    REQUIRE(RemoteImageFromJson(RemoteImageToJson(img), &back, &error));
+    REQUIRE(RemoteImageFromJson(RemoteImageToJson(img), &back).ok());
     const Value& got = back.Get("focal_length");
     if (got.type != Value::Type::kReal || std::memcmp(&got.real, &v, sizeof v) != 0) {
       if (drifted++ < 3) WARN("drifted: " << RemoteImageToJson(img) << " -> " << RemoteImageToJson(back));
@@ -89,8 +86,7 @@ TEST_CASE("RemoteImage JSON keeps every finite real exactly", "[remote_image][fu
 TEST_CASE("RemoteImage JSON reads numbers exactly", "[remote_image][fuzz]") {
   auto read = [](const std::string& number, Value* out) {
     RemoteImage img;
-    std::string error;
-    bool ok = RemoteImageFromJson("{\"path\":\"a/b.jpg\",\"columns\":{\"x\":" + number + "}}", &img, &error);
+    bool ok = RemoteImageFromJson("{\"path\":\"a/b.jpg\",\"columns\":{\"x\":" + number + "}}", &img).ok();
     if (ok) *out = img.Get("x");
     return ok;
   };
@@ -112,13 +108,9 @@ TEST_CASE("RemoteImage JSON reads numbers exactly", "[remote_image][fuzz]") {
   REQUIRE(read("4.9406564584124654e-324", &v));
   CHECK(v == Value::Real(5e-324));
   RemoteImage img;
-  std::string error;
-  CHECK_FALSE(RemoteImageFromJson("{\"path\":\"a\",\"columns\":{\"x\":1e400}}", &img, &error));
-  CHECK_THAT(error, Catch::Contains("Number too big"));
-  CHECK_FALSE(RemoteImageFromJson("{\"path\":\"a\",\"columns\":{\"x\":01}}", &img, &error));
-  CHECK_THAT(error, Catch::Contains("bad JSON"));
-  CHECK_FALSE(RemoteImageFromJson("{\"path\":\"a\",", &img, &error));
-  CHECK_THAT(error, Catch::Contains("bad JSON"));
+  CHECK_THAT(RemoteImageFromJson("{\"path\":\"a\",\"columns\":{\"x\":1e400}}", &img).message(), Catch::Contains("Number too big"));
+  CHECK_THAT(RemoteImageFromJson("{\"path\":\"a\",\"columns\":{\"x\":01}}", &img).message(), Catch::Contains("bad JSON"));
+  CHECK_THAT(RemoteImageFromJson("{\"path\":\"a\",", &img).message(), Catch::Contains("bad JSON"));
 }
 
 }  // namespace indafoto

@@ -192,9 +192,8 @@ Status CatalogStore::FindByPath(const std::string& source, const std::string& re
     Statement q = db_->Prepare("SELECT record FROM syncd_catalog_entries WHERE source = ? AND rel_path = ?");
     q.Bind(1, source).Bind(2, rel_path);
     if (!q.Step()) return Status::NotFound("no catalog entry for " + rel_path);
-    std::string error;
-    if (!RemoteImageFromJson(q.Text(0), out, &error))
-      return Status::Corrupt("catalog entry for " + rel_path + ": " + error);
+    if (Status s = RemoteImageFromJson(q.Text(0), out); !s.ok())
+      return Status::Corrupt("catalog entry for " + rel_path + ": " + s.message());
     return Status::Ok();
   } catch (const SqliteError& e) {
     return e.ToStatus();

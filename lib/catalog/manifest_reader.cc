@@ -328,10 +328,10 @@ Status ManifestReader::Fingerprint(std::string* out) {
   return Status::Ok();
 }
 
-bool ParseManifestEntryLine(std::string_view line, RemoteImage* out, std::string* error) {
-  if (!RemoteImageFromJson(line, out, error)) return false;
-  *error = CheckEntry(out);
-  return error->empty();
+Status ParseManifestEntryLine(std::string_view line, RemoteImage* out) {
+  if (Status s = RemoteImageFromJson(line, out); !s.ok()) return s;
+  if (std::string why = CheckEntry(out); !why.empty()) return Status::Corrupt(why);
+  return Status::Ok();
 }
 
 Status ManifestReader::ReadAll(const std::function<Status(const RemoteImage&)>& sink) {
@@ -449,7 +449,7 @@ Status ManifestReader::ReadAll(const std::function<Status(const RemoteImage&)>& 
                                                    " entries the index says");
         RemoteImage img;
         std::string error;
-        if (!ParseManifestEntryLine(line, &img, &error)) return Error(Status::Code::kCorrupt, at + ": " + error);
+        if (Status e = ParseManifestEntryLine(line, &img); !e.ok()) return Error(Status::Code::kCorrupt, at + ": " + e.message());
         if (s = sink(img); !s.ok()) return s;
         line.clear();
       }

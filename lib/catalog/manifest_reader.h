@@ -60,7 +60,7 @@ Status ParseManifestPayload(std::string_view text, ManifestPayload* out);
 // `error` set when the entry is refused. ReadAll calls it for every line of
 // a verified part; it is exposed for tests and fuzz/manifest_part_fuzz.cc,
 // which cannot get past the part's signed sha256 otherwise.
-bool ParseManifestEntryLine(std::string_view line, RemoteImage* out, std::string* error);
+Status ParseManifestEntryLine(std::string_view line, RemoteImage* out);
 
 class ManifestReader : public CatalogReader {
  public:

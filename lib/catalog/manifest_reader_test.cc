@@ -388,24 +388,20 @@ TEST_CASE("manifest parsers: a deeply nested document is Corrupt and no stack ov
   ManifestPayload payload;
   CHECK(ParseManifestPayload(deep, &payload).code() == Status::Code::kCorrupt);
   RemoteImage img;
-  std::string error;
   std::string line = "{\"path\":\"A/x.jpg\",\"sha256\":\"" + Sha256Hex("x") + "\",\"columns\":{\"title\":" + deep;
-  CHECK_FALSE(ParseManifestEntryLine(line, &img, &error));
-  CHECK_THAT(error, Catch::Contains("bad JSON"));
+  CHECK_THAT(ParseManifestEntryLine(line, &img).message(), Catch::Contains("bad JSON"));
 }
 
 TEST_CASE("manifest entry: a NUL does not cut a name or digest short", "[manifest][fuzz]") {
   RemoteImage img;
-  std::string error;
   // Was read as column "title" (and so taken for the known column).
   std::string line = "{\"path\":\"A/x.jpg\",\"sha256\":\"" + Sha256Hex("x") +
                      "\",\"size\":1,\"columns\":{\"title\\u0000evil\":\"T\"}}";
-  REQUIRE(ParseManifestEntryLine(line, &img, &error));
+  REQUIRE(ParseManifestEntryLine(line, &img).ok());
   CHECK(img.columns.empty());
   // Was read as the 64 hex digits before the NUL.
   line = "{\"path\":\"A/x.jpg\",\"sha256\":\"" + Sha256Hex("x") + "\\u0000junk\",\"size\":1}";
-  CHECK_FALSE(ParseManifestEntryLine(line, &img, &error));
-  CHECK_THAT(error, Catch::Contains("not 64 hex digits"));
+  CHECK_THAT(ParseManifestEntryLine(line, &img).message(), Catch::Contains("not 64 hex digits"));
 }
 
 }  // namespace indafoto

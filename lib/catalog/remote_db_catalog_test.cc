@@ -39,9 +39,8 @@ std::vector<RemoteImage> ReadAllOf(const std::string& path, Status* status) {
 void CheckStoredRecordReadsBack(const RemoteImage& img) {
   std::string json = RemoteImageToJson(img);
   RemoteImage back;
-  std::string error;
   INFO(json);
-  REQUIRE(RemoteImageFromJson(json, &back, &error));
+  REQUIRE(RemoteImageFromJson(json, &back).ok());
   CHECK(RemoteImageToJson(back) == json);
 }
 
@@ -74,9 +73,8 @@ TEST_CASE("remote db: a NUL inside an album or collection id survives the catalo
   CHECK(got[0].albums[0].album_id == std::string("a\0b", 3));
   CheckStoredRecordReadsBack(got[0]);
 
-  std::string error;
   RemoteImage back;
-  REQUIRE(RemoteImageFromJson(RemoteImageToJson(got[0]), &back, &error));
+  REQUIRE(RemoteImageFromJson(RemoteImageToJson(got[0]), &back).ok());
   CHECK(back.collections[0].collection_id == std::string("9\0\0", 3));
   CHECK(back.albums[0].album_id == std::string("a\0b", 3));
 }
@@ -99,8 +97,7 @@ TEST_CASE("remote db: an infinite REAL value keeps the catalog record valid JSON
   CHECK(got[0].Get("title") == Value::Text("ok"));
   // JSON has no infinity: the stored record says null (docs/manifest.md).
   RemoteImage back;
-  std::string error;
-  REQUIRE(RemoteImageFromJson(RemoteImageToJson(got[0]), &back, &error));
+  REQUIRE(RemoteImageFromJson(RemoteImageToJson(got[0]), &back).ok());
   CHECK(back.Get("focal_length").is_null());
   CHECK(back.Get("aperture").is_null());
 }

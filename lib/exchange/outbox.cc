@@ -229,8 +229,7 @@ Status OutboxStore::Recompute(const OutboxRequest& r, OutboxChange* change) {
       std::string rel_path = candidates.Text(0);
       std::string sha256 = candidates.Text(1);
       RemoteImage img;
-      std::string error;
-      if (!RemoteImageFromJson(candidates.Text(2), &img, &error)) continue;
+      if (!RemoteImageFromJson(candidates.Text(2), &img).ok()) continue;
       const Value& author = img.Get("author");
       if (!author.IsMissing()) {
         banned.Bind(1, peer).Bind(2, author.ToString());
