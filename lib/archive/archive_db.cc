@@ -303,12 +303,17 @@ Status ArchiveDb::AddRelations(int64_t image_id, const RemoteImage& image, int* 
 }
 
 Status ArchiveDb::RecordSync(const std::string& source, const std::string& remote_path, int64_t image_id,
-                             SyncStatus status, const std::string& message) {
+                             SyncStatus status, const std::string& message,
+                             const std::optional<SyncRecord>* known_latest) {
   // The latest row of a path is updated while it is provisional (pending,
   // failed); once it holds a final decision a new row is added instead, so
   // the provenance of an image is never overwritten.
   std::optional<SyncRecord> latest;
-  if (Status s = FindSyncRecord(source, remote_path, &latest); !s.ok()) return s;
+  if (known_latest) {
+    latest = *known_latest;
+  } else if (Status s = FindSyncRecord(source, remote_path, &latest); !s.ok()) {
+    return s;
+  }
   bool update = latest && !latest->IsFinal();
   return Guard([&] {
     Statement w = db_.Prepare(

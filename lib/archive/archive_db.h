@@ -93,8 +93,11 @@ class ArchiveDb {
   Status AddRelations(int64_t image_id, const RemoteImage& image, int* added);
   // Records a decision for (source, path): updates the latest row while it
   // is provisional (pending, failed), else adds a row (history is kept).
+  // `latest`, when given, is that path's latest record as the caller read
+  // it since it holds the writer lock (nobody else writes sync_records);
+  // otherwise it is looked up here.
   Status RecordSync(const std::string& source, const std::string& remote_path, int64_t image_id, SyncStatus status,
-                    const std::string& message);
+                    const std::string& message, const std::optional<SyncRecord>* latest = nullptr);
   // The latest record of (source, path); nullopt when none.
   Status FindSyncRecord(const std::string& source, const std::string& remote_path, std::optional<SyncRecord>* out);
   // (source, remote_path) of the deliveries recorded as having taken image

@@ -28,8 +28,13 @@ class HashPipeline {
         window_(kNewImageBatch + 2 * threads_) {}
   ~HashPipeline() { pool_.join(); }
 
-  void Submit(const std::string& rel_path) {
+  // `previous`, when given, is the path's latest record as just read.
+  void Submit(const std::string& rel_path, const std::optional<SyncRecord>* previous = nullptr) {
     Decision examined = importer_.Examine(source_, rel_path);
+    if (previous) {
+      examined.previous_known = true;
+      examined.previous = *previous;
+    }
     if (!examined.awaiting_hash) {
       // Pending, refused or ignored without reading a byte; keeps order
       // with the files in flight by draining them first.
@@ -115,18 +120,18 @@ Status RunImportPass(Importer& importer, const RemoteSource& source, const PassO
   Status walk = WalkReceivedFolder(source.received_folder, [&](const std::string& rel) {
     if (options.should_stop && options.should_stop()) return false;
     ++counts->seen;
-    if (!options.recheck_final) {
-      bool accounted = false;
-      if (Status s = importer.IsAccounted(source, rel, &accounted); !s.ok()) {
-        db_error = s;  // busy or corrupt: the pass ends, the next one retries
-        return false;
-      }
-      if (accounted) {
-        ++counts->accounted;
-        return true;
-      }
+    bool accounted = false;
+    std::optional<SyncRecord> record;
+    if (Status s = importer.IsAccounted(source, rel, &accounted, &record); !s.ok()) {
+      db_error = s;  // busy or corrupt: the pass ends, the next one retries
+      return false;
     }
-    pipeline.Submit(rel);
+    if (accounted && !options.recheck_final) {
+      ++counts->accounted;
+      return true;
+    }
+    // The record goes with the file: Apply need not read it again.
+    pipeline.Submit(rel, &record);
     return true;
   });
   pipeline.Drain();

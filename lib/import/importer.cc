@@ -294,6 +294,15 @@ ImportOutcome Importer::Apply(const RemoteSource& source, const std::string& rel
   return ErrorOutcome(Status::Invalid("unknown action"));
 }
 
+Status Importer::Previous(const RemoteSource& source, const std::string& rel_path, const Decision& d,
+                          std::optional<SyncRecord>* out) {
+  if (d.previous_known) {
+    *out = d.previous;
+    return Status::Ok();
+  }
+  return archive_->FindSyncRecord(source.name, rel_path, out);
+}
+
 ImportOutcome Importer::ApplyRecordOnly(const RemoteSource& source, const std::string& rel_path, const Decision& d,
                                         SyncStatus status) {
   ImportOutcome o;
@@ -302,7 +311,7 @@ ImportOutcome Importer::ApplyRecordOnly(const RemoteSource& source, const std::s
   o.image_id = d.local ? d.local->id : 0;
   o.bytes = d.digest.size;
   std::optional<SyncRecord> prev;
-  if (Status s = archive_->FindSyncRecord(source.name, rel_path, &prev); !s.ok()) return ErrorOutcome(s);
+  if (Status s = Previous(source, rel_path, d, &prev); !s.ok()) return ErrorOutcome(s);
   if (prev && prev->status == status && prev->error_message == d.message) {
     o.unchanged = true;
     return o;
@@ -310,7 +319,7 @@ ImportOutcome Importer::ApplyRecordOnly(const RemoteSource& source, const std::s
   Status began;
   Transaction t(archive_->db(), &began);
   if (!began.ok()) return ErrorOutcome(began);
-  if (Status s = archive_->RecordSync(source.name, rel_path, o.image_id, status, d.message); !s.ok())
+  if (Status s = archive_->RecordSync(source.name, rel_path, o.image_id, status, d.message, &prev); !s.ok())
     return ErrorOutcome(s);
   if (Status s = t.TryCommit(); !s.ok()) return ErrorOutcome(s);
   return o;
@@ -481,7 +490,9 @@ ImportOutcome Importer::CommitNew(const RemoteSource& source, const std::string&
     int added = 0;
     if (Status s = archive_->InsertImage(d.entry, stored, d.digest.sha256, &o.image_id); !s.ok()) return fail(s);
     if (Status s = archive_->AddRelations(o.image_id, d.entry, &added); !s.ok()) return fail(s);
-    if (Status s = archive_->RecordSync(source.name, rel_path, o.image_id, SyncStatus::kImported, ""); !s.ok())
+    if (Status s = archive_->RecordSync(source.name, rel_path, o.image_id, SyncStatus::kImported, "",
+                                        d.previous_known ? &d.previous : nullptr);
+        !s.ok())
       return fail(s);
     if (Status s = archive_->RemovePlacement(placement); !s.ok()) return fail(s);
     CrashPoint("before_commit");
@@ -503,7 +514,7 @@ ImportOutcome Importer::ApplyMerge(const RemoteSource& source, const std::string
   o.local_path = d.local->local_path;
   o.bytes = d.digest.size;
   std::optional<SyncRecord> prev;
-  if (Status s = archive_->FindSyncRecord(source.name, rel_path, &prev); !s.ok()) return ErrorOutcome(s);
+  if (Status s = Previous(source, rel_path, d, &prev); !s.ok()) return ErrorOutcome(s);
   Status began;
   Transaction t(archive_->db(), &began);
   if (!began.ok()) return ErrorOutcome(began);
@@ -522,7 +533,7 @@ ImportOutcome Importer::ApplyMerge(const RemoteSource& source, const std::string
     o.status = prev->status;
     return o;            // ~Transaction rolls back (nothing was written)
   }
-  if (Status s = archive_->RecordSync(source.name, rel_path, d.local->id, *o.status, o.message); !s.ok())
+  if (Status s = archive_->RecordSync(source.name, rel_path, d.local->id, *o.status, o.message, &prev); !s.ok())
     return ErrorOutcome(s);
   if (Status s = t.TryCommit(); !s.ok()) return ErrorOutcome(s);
   return o;

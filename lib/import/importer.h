@@ -61,6 +61,11 @@ struct Decision {
   // Set by Examine: the file and its catalog entry are known, its hash is
   // needed to decide (DecideHashed).
   bool awaiting_hash = false;
+  // The path's latest sync_records row, when the caller already read it
+  // (an import pass does, to skip what is accounted for): Apply then does
+  // not read it again.
+  bool previous_known = false;
+  std::optional<SyncRecord> previous;
 };
 
 struct ImportOutcome {
@@ -130,6 +135,9 @@ class Importer {
  private:
   ImportOutcome ApplyRecordOnly(const RemoteSource& source, const std::string& rel_path, const Decision& d,
                                 SyncStatus status);
+  // The path's latest record: the one the decision carries, else read now.
+  Status Previous(const RemoteSource& source, const std::string& rel_path, const Decision& d,
+                  std::optional<SyncRecord>* out);
   // The commit of one placed new image (ApplyNewImages' last step).
   ImportOutcome CommitNew(const RemoteSource& source, const std::string& rel_path, const Decision& d,
                           const std::filesystem::path& dest, int64_t placement, PlaceMethod method);
