@@ -58,7 +58,6 @@ class HashPipeline {
   }
 
  private:
-  using fs_path = std::filesystem::path;
   struct Hashed {
     Status status;
     FileDigest digest;
