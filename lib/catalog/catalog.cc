@@ -25,6 +25,18 @@ CREATE TABLE IF NOT EXISTS syncd_catalog_changes (
     rel_path TEXT NOT NULL,
     PRIMARY KEY (source, rel_path)
 ) WITHOUT ROWID;
+-- Keys (path, sha256, url) that left a source's catalog, by the load that
+-- removed or replaced them, for the last kCatalogChangesKept loads: what a
+-- consumer that saw an earlier generation (the exchange's outbox) needs
+-- to catch up without reading the whole catalog.
+CREATE TABLE IF NOT EXISTS syncd_catalog_removed (
+    source TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    rel_path TEXT NOT NULL,
+    sha256 TEXT,
+    url TEXT,
+    PRIMARY KEY (source, generation, rel_path)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS syncd_catalog_sources (
     source TEXT PRIMARY KEY,
     fingerprint TEXT,
@@ -44,6 +56,11 @@ Status CatalogStore::Open(Database* db, CatalogStore* out) {
     // working.)
     if (!db->HasColumn("syncd_catalog_entries", "load_generation"))
       db->Exec("ALTER TABLE syncd_catalog_entries ADD COLUMN load_generation INTEGER NOT NULL DEFAULT 0");
+    // Which load last inserted or changed an entry (0: before this column
+    // existed; consumers of changes treat those generations as unknown).
+    if (!db->HasColumn("syncd_catalog_entries", "changed_generation"))
+      db->Exec("ALTER TABLE syncd_catalog_entries ADD COLUMN changed_generation INTEGER NOT NULL DEFAULT 0");
+    db->Exec("CREATE INDEX IF NOT EXISTS syncd_catalog_by_change ON syncd_catalog_entries(source, changed_generation)");
     // The highest manifest sequence accepted from the source (NULL: none).
     if (!db->HasColumn("syncd_catalog_sources", "sequence"))
       db->Exec("ALTER TABLE syncd_catalog_sources ADD COLUMN sequence INTEGER");
@@ -81,12 +98,15 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
     Transaction t(*db_);
     const int64_t generation = Generation(source) + 1;
     Statement find = db_->Prepare(
-        "SELECT record, load_generation FROM syncd_catalog_entries WHERE source = ? AND rel_path = ?");
+        "SELECT record, load_generation, sha256, url FROM syncd_catalog_entries WHERE source = ? AND rel_path = ?");
     Statement touch = db_->Prepare(
         "UPDATE syncd_catalog_entries SET load_generation = ? WHERE source = ? AND rel_path = ?");
     Statement put = db_->Prepare(
-        "INSERT OR REPLACE INTO syncd_catalog_entries (source, rel_path, sha256, url, record, load_generation) "
-        "VALUES (?, ?, ?, ?, ?, ?)");
+        "INSERT OR REPLACE INTO syncd_catalog_entries (source, rel_path, sha256, url, record, load_generation, "
+        "changed_generation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)");
+    // A replaced entry's old keys leave the catalog too.
+    Statement note_removed = db_->Prepare(
+        "INSERT OR REPLACE INTO syncd_catalog_removed (source, generation, rel_path, sha256, url) VALUES (?, ?, ?, ?, ?)");
     Statement note_change =
         db_->Prepare("INSERT OR IGNORE INTO syncd_catalog_changes (source, rel_path) VALUES (?, ?)");
     int64_t count = 0, duplicates = 0;
@@ -96,7 +116,16 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
       bool existed = find.Step();
       bool same = existed && find.Text(0) == record;
       bool listed_twice = existed && find.Int(1) == generation;
-      find.Reset();  // done reading before this table is written
+      if (existed && !same && !listed_twice) {
+        note_removed.Bind(1, source).Bind(2, generation).Bind(3, img.rel_path);
+        if (find.IsNull(2)) note_removed.BindNull(4);
+        else note_removed.Bind(4, find.Text(2));
+        if (find.IsNull(3)) note_removed.BindNull(5);
+        else note_removed.Bind(5, find.Text(3));
+        find.Reset();  // done reading before either table is written
+        note_removed.Run();
+      }
+      find.Reset();
       if (listed_twice) {
         ++duplicates;
         return Status::Ok();
@@ -125,6 +154,14 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
     if (!reader.ReadFingerprint().empty()) fingerprint = reader.ReadFingerprint();
     if (Status s = CheckForward(source, reader, fingerprint, accepted_sequence, accepted_fingerprint); !s.ok())
       return s;
+    Statement tombstones = db_->Prepare(
+        "INSERT OR REPLACE INTO syncd_catalog_removed (source, generation, rel_path, sha256, url) "
+        "SELECT source, ?2, rel_path, sha256, url FROM syncd_catalog_entries WHERE source = ?1 AND load_generation != ?2");
+    tombstones.Bind(1, source).Bind(2, generation);
+    tombstones.Run();
+    Statement prune = db_->Prepare("DELETE FROM syncd_catalog_removed WHERE source = ? AND generation <= ?");
+    prune.Bind(1, source).Bind(2, generation - kCatalogChangesKept);
+    prune.Run();
     Statement sweep = db_->Prepare("DELETE FROM syncd_catalog_entries WHERE source = ? AND load_generation != ?");
     sweep.Bind(1, source).Bind(2, generation);
     sweep.Run();

@@ -28,6 +28,11 @@ namespace indafoto {
 // of an image leaves it out. ('@' is refused in peer names.)
 inline constexpr const char* kSelfCatalog = "@self";
 
+// How many of a source's latest loads keep their removed keys
+// (syncd_catalog_removed). A consumer that last looked at a generation at
+// least this far back reads the whole catalog instead of its changes.
+inline constexpr int64_t kCatalogChangesKept = 64;
+
 class CatalogReader {
  public:
   virtual ~CatalogReader() = default;
@@ -57,7 +62,10 @@ class CatalogStore {
   static void Attach(Database* db, CatalogStore* out) { out->db_ = db; }
 
   // Replaces the catalog of `source` with what `reader` yields, in one
-  // transaction. Skips the work when the reader's fingerprint equals the
+  // transaction. Each load that changes something gets the source's next
+  // generation: entries it inserted or changed carry it
+  // (changed_generation), keys it removed or replaced are kept in
+  // syncd_catalog_removed under it. Skips the work when the reader's fingerprint equals the
   // loaded one (*changed = false). On any error the previous catalog stays.
   // Catalogs only move forward: a reader whose Sequence() is lower than the
   // highest accepted from `source`, or equal with another fingerprint (a

@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <map>
+#include <set>
 
 #include "lib/archive/remote_image.h"
 #include "lib/exchange/exchange_ids.h"
@@ -133,6 +136,61 @@ std::string OutboxStore::PeerMembersFingerprint(const std::string& peer) {
   return "";
 }
 
+namespace {
+
+// The catalogs a peer's queue depends on, by generation: "v2;@self=5;bob=7;
+// carol=-;<self device>" ("-": not loaded yet). Equal strings mean nothing
+// changed; the generations tell an incremental recompute where to start.
+struct Inputs {
+  std::string text;
+  std::map<std::string, int64_t> generation;  // known sources only
+  bool all_known = true;
+};
+
+Inputs ReadInputs(Database& db, const std::string& self_device, const std::vector<std::string>& sources) {
+  Inputs in;
+  in.text = "v2;";
+  Statement gen = db.Prepare(
+      "SELECT generation FROM syncd_catalog_sources WHERE source = ? AND fingerprint IS NOT NULL AND fingerprint != ''");
+  for (const std::string& source : sources) {
+    gen.Bind(1, source);
+    if (gen.Step()) {
+      in.generation[source] = gen.Int(0);
+      in.text += source + "=" + std::to_string(gen.Int(0)) + ";";
+    } else {
+      in.all_known = false;
+      in.text += source + "=-;";
+    }
+    gen.Reset();
+  }
+  in.text += self_device;
+  return in;
+}
+
+// Parses what ReadInputs wrote; false for anything else (an older format).
+bool ParseInputs(const std::string& text, Inputs* out) {
+  if (text.rfind("v2;", 0) != 0) return false;
+  size_t pos = 3;
+  for (size_t semi; (semi = text.find(';', pos)) != std::string::npos; pos = semi + 1) {
+    std::string item = text.substr(pos, semi - pos);
+    size_t eq = item.rfind('=');
+    if (eq == std::string::npos) return false;
+    std::string value = item.substr(eq + 1);
+    if (value == "-") {
+      out->all_known = false;
+      continue;
+    }
+    int64_t generation = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), generation);
+    if (ec != std::errc() || end != value.data() + value.size()) return false;
+    out->generation[item.substr(0, eq)] = generation;
+  }
+  out->text = text;
+  return true;
+}
+
+}  // namespace
+
 Status OutboxStore::Recompute(const OutboxRequest& r, OutboxChange* change) {
   *change = OutboxChange();
   const std::string& peer = r.receiver.name;
@@ -146,30 +204,46 @@ Status OutboxStore::Recompute(const OutboxRequest& r, OutboxChange* change) {
       if (!q.Step()) return Status::Ok();
     }
     change->receiver_catalog = true;
-    // The catalogs the result depends on, by generation. Unchanged, and no
-    // image waiting for another holder (whose fallback is a matter of
-    // time): the queue is what it was, nothing to do.
-    std::string inputs;
+    std::vector<std::string> sources{kSelfCatalog, peer};
+    for (const Peer& o : r.others)
+      if (o.name != peer) sources.push_back(o.name);
+    Inputs now = ReadInputs(*db_, r.self_device, sources);
+    // Unchanged, and no image waiting for another holder (whose fallback
+    // is a matter of time): the queue is what it was, nothing to do.
+    Inputs before;
+    bool have_before = false;
     {
-      Statement gen = db_->Prepare("SELECT generation FROM syncd_catalog_sources WHERE source = ?");
-      auto add = [&](const std::string& source) {
-        gen.Bind(1, source);
-        inputs += source + "=" + (gen.Step() ? std::to_string(gen.Int(0)) : std::string("-")) + ";";
-        gen.Reset();
-      };
-      add(kSelfCatalog);
-      add(peer);
-      for (const Peer& o : r.others) add(o.name);
-      inputs += r.self_device;
       Statement last = db_->Prepare(
           "SELECT p.inputs, EXISTS (SELECT 1 FROM syncd_outbox o WHERE o.peer = p.peer AND o.queued = 0 AND "
-          "o.linked = 0) FROM syncd_exchange_peers p WHERE p.peer = ?");
+          "o.linked = 0 AND o.pass != 0) FROM syncd_exchange_peers p WHERE p.peer = ?");
       last.Bind(1, peer);
-      if (last.Step() && !last.IsNull(0) && last.Text(0) == inputs && last.Int(1) == 0) {
-        change->unchanged = true;
-        return Status::Ok();
+      if (last.Step() && !last.IsNull(0)) {
+        if (last.Text(0) == now.text && last.Int(1) == 0) {
+          change->unchanged = true;
+          return Status::Ok();
+        }
+        have_before = ParseInputs(last.Text(0), &before);
       }
     }
+    // Incremental when the last recompute saw the same catalogs (every one
+    // loaded, the same peers, the same members: SetPeerMembers clears the
+    // inputs) at generations whose changes are still kept: then only the
+    // local images whose keys changed somewhere, and the images waiting for
+    // another holder, are looked at again. Otherwise every local image.
+    bool incremental = have_before && before.all_known && now.all_known && !r.full;
+    if (incremental) {
+      for (const std::string& source : sources) {
+        auto b = before.generation.find(source);
+        if (b == before.generation.end() || b->second > now.generation[source] ||
+            now.generation[source] - b->second >= kCatalogChangesKept) {
+          incremental = false;
+          break;
+        }
+      }
+      if (before.text.substr(before.text.rfind(';') + 1) != r.self_device) incremental = false;
+    }
+    change->incremental = incremental;
+
     Transaction t(*db_);
     int64_t pass = 1;
     {
@@ -188,15 +262,9 @@ Status OutboxStore::Recompute(const OutboxRequest& r, OutboxChange* change) {
       bool stale = false;
     };
     std::vector<Holder> holders;
-    bool others_unknown = false;  // a peer whose catalog has not arrived
+    bool others_unknown = !now.all_known;  // a peer whose catalog has not arrived
     for (const Peer& o : r.others) {
       if (o.name == peer) continue;
-      {
-        Statement known = db_->Prepare(
-            "SELECT 1 FROM syncd_catalog_sources WHERE source = ? AND fingerprint IS NOT NULL AND fingerprint != ''");
-        known.Bind(1, o.name);
-        if (!known.Step()) others_unknown = true;
-      }
       Statement q = db_->Prepare("SELECT 1 FROM syncd_exchange_links WHERE peer = ? AND device_id = ?");
       q.Bind(1, o.name).Bind(2, r.receiver.device_id);
       if (!q.Step()) continue;
@@ -208,12 +276,9 @@ Status OutboxStore::Recompute(const OutboxRequest& r, OutboxChange* change) {
       holders.push_back(h);
     }
 
-    Statement candidates = db_->Prepare(
-        "SELECT s.rel_path, s.sha256, s.record FROM syncd_catalog_entries s WHERE s.source = ?1 "
-        "AND s.sha256 IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM syncd_catalog_entries c WHERE c.source = ?2 AND c.sha256 = s.sha256) "
-        "AND (s.url IS NULL OR NOT EXISTS (SELECT 1 FROM syncd_catalog_entries c WHERE c.source = ?2 "
-        "AND c.url = s.url))");
+    Statement lacks = db_->Prepare(
+        "SELECT NOT EXISTS (SELECT 1 FROM syncd_catalog_entries c WHERE c.source = ?1 AND c.sha256 = ?2) "
+        "AND (?3 IS NULL OR NOT EXISTS (SELECT 1 FROM syncd_catalog_entries c WHERE c.source = ?1 AND c.url = ?3))");
     Statement banned = db_->Prepare("SELECT 1 FROM syncd_exchange_banned WHERE peer = ? AND author = ?");
     Statement holds =
         db_->Prepare("SELECT 1 FROM syncd_catalog_entries WHERE source = ? AND sha256 = ? LIMIT 1");
@@ -224,20 +289,33 @@ Status OutboxStore::Recompute(const OutboxRequest& r, OutboxChange* change) {
         "VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6) ON CONFLICT(peer, rel_path) DO UPDATE SET "
         "sha256 = excluded.sha256, queued = excluded.queued, missing_since = excluded.missing_since, "
         "pass = excluded.pass");
-    candidates.Bind(1, std::string(kSelfCatalog)).Bind(2, peer);
-    while (candidates.Step()) {
-      std::string rel_path = candidates.Text(0);
-      std::string sha256 = candidates.Text(1);
-      RemoteImage img;
-      if (!RemoteImageFromJson(candidates.Text(2), &img).ok()) continue;
-      const Value& author = img.Get("author");
-      if (!author.IsMissing()) {
-        banned.Bind(1, peer).Bind(2, author.ToString());
-        bool is_banned = banned.Step();
-        banned.Reset();
-        if (is_banned) continue;
+    // pass = 0 marks a row that left the candidates (see below).
+    Statement leaves = db_->Prepare("UPDATE syncd_outbox SET pass = 0 WHERE peer = ? AND rel_path = ?");
+
+    // Decides one local image (`record` = its catalog entry) for the
+    // receiver: a candidate (queued here or left to a higher-ranked holder;
+    // returns true) or not.
+    auto evaluate = [&](const std::string& rel_path, const std::string& sha256, const std::string& url,
+                        const std::string& record) -> bool {
+      bool candidate = !sha256.empty();
+      if (candidate) {
+        lacks.Bind(1, peer).Bind(2, sha256);
+        if (url.empty()) lacks.BindNull(3);
+        else lacks.Bind(3, url);
+        candidate = lacks.Step() && lacks.Int(0) != 0;
+        lacks.Reset();
       }
-      ++change->candidates;
+      RemoteImage img;
+      if (candidate) candidate = RemoteImageFromJson(record, &img).ok();
+      if (candidate) {
+        const Value& author = img.Get("author");
+        if (!author.IsMissing()) {
+          banned.Bind(1, peer).Bind(2, author.ToString());
+          candidate = !banned.Step();
+          banned.Reset();
+        }
+      }
+      if (!candidate) return false;
       bool was_queued = false;
       int64_t missing_since = r.now;
       existing.Bind(1, peer).Bind(2, rel_path);
@@ -281,38 +359,128 @@ Status OutboxStore::Recompute(const OutboxRequest& r, OutboxChange* change) {
         if (best->holder == nullptr) queue = !others_unknown || expired;
         else queue = best->holder->stale || expired;
       }
-      if (queue) ++change->queued;
-      else ++change->deferred;
       put.Bind(1, peer).Bind(2, rel_path).Bind(3, sha256).Bind(4, queue ? 1 : 0).Bind(5, missing_since).Bind(6, pass);
       put.Run();
       put.Reset();
+      return true;
+    };
+
+    if (!incremental) {
+      // Every local image: what is not listed again leaves.
+      Statement all = db_->Prepare(
+          "SELECT rel_path, COALESCE(sha256, ''), COALESCE(url, ''), record FROM syncd_catalog_entries WHERE source = ?");
+      all.Bind(1, std::string(kSelfCatalog));
+      while (all.Step()) {
+        evaluate(all.Text(0), all.Text(1), all.Text(2), all.Text(3));
+        ++change->evaluated;
+      }
+      all.Reset();
+      Statement unlisted = db_->Prepare("UPDATE syncd_outbox SET pass = 0 WHERE peer = ? AND pass != ? AND pass != 0");
+      unlisted.Bind(1, peer).Bind(2, pass);
+      unlisted.Run();
+    } else {
+      // The local paths to look at again, in proportion to the change:
+      // local images added or changed; local paths removed; local images
+      // whose sha256 or url the receiver or another holder added or
+      // removed; and every image left to another holder (its fallback).
+      std::set<std::string> paths;
+      auto collect = [&](Statement& q) {
+        while (q.Step()) paths.insert(q.Text(0));
+        q.Reset();
+      };
+      {
+        int64_t since = before.generation[kSelfCatalog];
+        Statement changed = db_->Prepare(
+            "SELECT rel_path FROM syncd_catalog_entries WHERE source = ? AND changed_generation > ?");
+        changed.Bind(1, std::string(kSelfCatalog)).Bind(2, since);
+        collect(changed);
+        Statement removed = db_->Prepare("SELECT rel_path FROM syncd_catalog_removed WHERE source = ? AND generation > ?");
+        removed.Bind(1, std::string(kSelfCatalog)).Bind(2, since);
+        collect(removed);
+      }
+      Statement local_by_key = db_->Prepare(
+          "SELECT rel_path FROM syncd_catalog_entries WHERE source = ?1 AND sha256 = ?2 "
+          "UNION SELECT rel_path FROM syncd_catalog_entries WHERE source = ?1 AND ?3 IS NOT NULL AND url = ?3");
+      auto by_key = [&](Statement& keys) {
+        while (keys.Step()) {
+          local_by_key.Bind(1, std::string(kSelfCatalog));
+          if (keys.IsNull(0)) local_by_key.BindNull(2);
+          else local_by_key.Bind(2, keys.Text(0));
+          if (keys.IsNull(1)) local_by_key.BindNull(3);
+          else local_by_key.Bind(3, keys.Text(1));
+          collect(local_by_key);
+        }
+        keys.Reset();
+      };
+      for (size_t i = 1; i < sources.size(); ++i) {
+        int64_t since = before.generation[sources[i]];
+        Statement changed = db_->Prepare(
+            "SELECT sha256, url FROM syncd_catalog_entries WHERE source = ? AND changed_generation > ?");
+        changed.Bind(1, sources[i]).Bind(2, since);
+        by_key(changed);
+        Statement removed = db_->Prepare("SELECT sha256, url FROM syncd_catalog_removed WHERE source = ? AND generation > ?");
+        removed.Bind(1, sources[i]).Bind(2, since);
+        by_key(removed);
+      }
+      Statement waiting = db_->Prepare("SELECT rel_path FROM syncd_outbox WHERE peer = ? AND queued = 0 AND pass != 0");
+      waiting.Bind(1, peer);
+      collect(waiting);
+      Statement entry = db_->Prepare(
+          "SELECT COALESCE(sha256, ''), COALESCE(url, ''), record FROM syncd_catalog_entries WHERE source = ? AND "
+          "rel_path = ?");
+      for (const std::string& rel_path : paths) {
+        bool candidate = false;  // gone here: its row leaves
+        entry.Bind(1, std::string(kSelfCatalog)).Bind(2, rel_path);
+        if (entry.Step()) {
+          std::string sha256 = entry.Text(0), url = entry.Text(1), record = entry.Text(2);
+          entry.Reset();
+          candidate = evaluate(rel_path, sha256, url, record);
+        }
+        entry.Reset();
+        if (!candidate) {
+          leaves.Bind(1, peer).Bind(2, rel_path);
+          leaves.Run();
+          leaves.Reset();
+        }
+      }
+      change->evaluated = static_cast<int64_t>(paths.size());
     }
-    candidates.Reset();
-    // Rows this pass did not list left the queue: the receiver lists them
-    // now (sent, when we had linked them), or they are no longer ours to
-    // send (gone here, banned there). Their links go in SyncFiles.
+    // Rows that left the candidates (pass = 0) left the queue: the
+    // receiver lists them now (sent, when we had linked them), or they are
+    // no longer ours to send (gone here, banned there). Their links go in
+    // SyncFiles.
     {
       Statement sent = db_->Prepare(
-          "SELECT COUNT(*) FROM syncd_outbox o WHERE o.peer = ?1 AND o.pass != ?2 AND o.linked = 1 AND EXISTS "
-          "(SELECT 1 FROM syncd_catalog_entries c WHERE c.source = ?1 AND c.sha256 = o.sha256)");
-      sent.Bind(1, peer).Bind(2, pass);
+          "SELECT COUNT(*) FROM syncd_outbox o WHERE o.peer = ?1 AND o.pass = 0 AND o.queued = 1 AND o.linked = 1 "
+          "AND EXISTS (SELECT 1 FROM syncd_catalog_entries c WHERE c.source = ?1 AND c.sha256 = o.sha256)");
+      sent.Bind(1, peer);
       if (sent.Step()) change->newly_sent = sent.Int(0);
     }
     Statement remember = db_->Prepare(
         "INSERT OR IGNORE INTO syncd_exchange_sent (peer, sha256) SELECT o.peer, o.sha256 FROM syncd_outbox o "
-        "WHERE o.peer = ?1 AND o.pass != ?2 AND o.linked = 1 AND EXISTS "
+        "WHERE o.peer = ?1 AND o.pass = 0 AND o.linked = 1 AND EXISTS "
         "(SELECT 1 FROM syncd_catalog_entries c WHERE c.source = ?1 AND c.sha256 = o.sha256)");
-    remember.Bind(1, peer).Bind(2, pass);
+    remember.Bind(1, peer);
     remember.Run();
-    Statement leave = db_->Prepare("UPDATE syncd_outbox SET queued = 0 WHERE peer = ? AND pass != ?");
-    leave.Bind(1, peer).Bind(2, pass);
+    Statement leave = db_->Prepare("UPDATE syncd_outbox SET queued = 0 WHERE peer = ? AND pass = 0");
+    leave.Bind(1, peer);
     leave.Run();
-    Statement drop = db_->Prepare("DELETE FROM syncd_outbox WHERE peer = ? AND pass != ? AND linked = 0");
-    drop.Bind(1, peer).Bind(2, pass);
+    Statement drop = db_->Prepare("DELETE FROM syncd_outbox WHERE peer = ? AND pass = 0 AND linked = 0");
+    drop.Bind(1, peer);
     drop.Run();
+    {
+      Statement counts = db_->Prepare(
+          "SELECT COUNT(*), COALESCE(SUM(queued), 0) FROM syncd_outbox WHERE peer = ? AND pass != 0");
+      counts.Bind(1, peer);
+      if (counts.Step()) {
+        change->candidates = counts.Int(0);
+        change->queued = counts.Int(1);
+        change->deferred = change->candidates - change->queued;
+      }
+    }
     Statement up =
         db_->Prepare("UPDATE syncd_exchange_peers SET pass = ?, sent = sent + ?, inputs = ? WHERE peer = ?");
-    up.Bind(1, pass).Bind(2, change->newly_sent).Bind(3, inputs).Bind(4, peer);
+    up.Bind(1, pass).Bind(2, change->newly_sent).Bind(3, now.text).Bind(4, peer);
     up.Run();
     t.Commit();
     return Status::Ok();
@@ -396,10 +564,8 @@ Status OutboxStore::SyncFiles(const std::string& peer, const fs::path& image_roo
       }
       t.Commit();
     }
-    Statement drop = db_->Prepare(
-        "DELETE FROM syncd_outbox WHERE peer = ? AND queued = 0 AND linked = 0 AND pass != "
-        "(SELECT pass FROM syncd_exchange_peers WHERE peer = ?)");
-    drop.Bind(1, peer).Bind(2, peer);
+    Statement drop = db_->Prepare("DELETE FROM syncd_outbox WHERE peer = ? AND queued = 0 AND linked = 0 AND pass = 0");
+    drop.Bind(1, peer);
     drop.Run();
     return Status::Ok();
   } catch (const SqliteError& e) {

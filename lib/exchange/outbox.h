@@ -55,12 +55,17 @@ struct OutboxRequest {
   // peer `holder` (so that peer, which knows it sent it to us, sends it on
   // to the receiver itself: we do not relay it). Null: never.
   std::function<bool(const std::string& holder, const std::string& sha256)> relayed_from;
+  // Look at every local image even when the catalogs' changes since the
+  // last recompute would do (tests compare both ways).
+  bool full = false;
 };
 
 struct OutboxChange {
   bool receiver_catalog = false;  // false: the receiver's catalog has not arrived; nothing computed
   bool unchanged = false;  // no catalog changed since the last Recompute and nothing waits: skipped
-  int64_t candidates = 0;  // images the receiver lacks (not banned)
+  bool incremental = false;  // only the images the catalogs' changes touch were looked at
+  int64_t evaluated = 0;   // local images looked at (all of them, or those the changes touch)
+  int64_t candidates = 0;  // after it: images the receiver lacks (not banned)
   int64_t queued = 0;      // of them, queued here (ranked first or fallback)
   int64_t deferred = 0;    // left to a higher-ranked holder for now
   int64_t newly_sent = 0;  // left the outbox because the receiver now lists them
@@ -92,11 +97,16 @@ class OutboxStore {
   // The fingerprint SetPeerMembers was last called with ("" when never).
   std::string PeerMembersFingerprint(const std::string& peer);
 
-  // Recomputes the queue of `r.receiver` in one transaction (streaming the
-  // candidates from the catalog indexes). Files are not touched: call
-  // SyncFiles next. Skipped (change->unchanged) when none of the catalogs
-  // it reads changed since the last one (CatalogStore generations) and no
-  // image waits for another holder: an idle exchange costs nothing.
+  // Recomputes the queue of `r.receiver` in one transaction. Files are not
+  // touched: call SyncFiles next. Skipped (change->unchanged) when none of
+  // the catalogs it reads changed since the last one (CatalogStore
+  // generations) and no image waits for another holder: an idle exchange
+  // costs nothing. When the same catalogs changed by at most
+  // kCatalogChangesKept loads each, only the local images whose path,
+  // sha256 or url those loads added, changed or removed (anywhere), plus
+  // the images waiting for another holder, are decided again: the cost
+  // follows the change. Otherwise (first time, a peer added, members or
+  // bans changed, r.full) every local image is.
   Status Recompute(const OutboxRequest& r, OutboxChange* change);
   // Makes `outbox_dir` hold exactly the queued images of `peer`: hardlinks
   // of `image_root/<path>` at `outbox_dir/<path>` (never a copy: a link

@@ -4,9 +4,12 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <random>
+#include <set>
 
 #include "lib/catalog/catalog.h"
 #include "lib/exchange/exchange_ids.h"
+#include "testing/archive_checks.h"
 #include "testing/temp_dir.h"
 
 namespace indafoto {
@@ -302,6 +305,112 @@ TEST_CASE("a recompute with no catalog changed and nothing waiting is skipped", 
   REQUIRE(f.outbox.SetPeerMembers("bob", {kMe}, {}, "m").ok());  // members count too
   c = f.Recompute(kBob);
   CHECK_FALSE(c.unchanged);
+}
+
+}  // namespace indafoto
+
+namespace indafoto {
+namespace {
+
+// The rows of `peer`'s queue as Recompute leaves them: path, sha256,
+// queued, missing_since (rows that left the candidates excluded).
+std::vector<std::string> QueueRows(Database& db, const std::string& peer) {
+  std::vector<std::string> rows;
+  Statement q = db.Prepare(
+      "SELECT rel_path, sha256, queued, linked, missing_since FROM syncd_outbox WHERE peer = ? AND pass != 0 "
+      "ORDER BY rel_path");
+  q.Bind(1, peer);
+  while (q.Step())
+    rows.push_back(q.Text(0) + " " + q.Text(1) + " q" + std::to_string(q.Int(2)) + " l" + std::to_string(q.Int(3)) +
+                   " " + std::to_string(q.Int(4)));
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("an incremental recompute decides exactly what a full one does", "[exchange]") {
+  // Two stores fed the same catalogs step by step: one recomputes from the
+  // catalogs' changes, the other from every local image. Images come and
+  // go here, at the receiver (bob) and at another holder (carol, who also
+  // exchanges with bob); time passes, so fallbacks expire.
+  Fixture inc, full;
+  for (Fixture* f : {&inc, &full})
+    REQUIRE(f->outbox.SetPeerMembers("carol", {kBob.device_id, kMe}, {}, "c").ok());
+  std::set<int> self, bob, carol;
+  for (int i = 0; i < 300; ++i) {
+    self.insert(i);
+    if (i % 3 == 0) bob.insert(i);
+    if (i % 4 == 0) carol.insert(i + 150);
+  }
+  auto images = [](const std::set<int>& ids) {
+    std::vector<RemoteImage> v;
+    for (int i : ids) v.push_back(Img(i));
+    return v;
+  };
+  std::mt19937 rng(12345);
+  auto churn = [&](std::set<int>& s, int adds, int removes) {
+    for (int k = 0; k < adds; ++k) s.insert(static_cast<int>(rng() % 500));
+    for (int k = 0; k < removes && !s.empty(); ++k) {
+      auto it = s.lower_bound(static_cast<int>(rng() % 500));
+      if (it == s.end()) it = s.begin();
+      s.erase(it);
+    }
+  };
+  int incremental_steps = 0;
+  int64_t sent_inc = 0, sent_full = 0;
+  for (int step = 0; step < 40; ++step) {
+    if (step > 0) {
+      int what = static_cast<int>(rng() % 3);
+      if (what == 0) churn(self, 12, 5);
+      if (what == 1) churn(bob, 20, 6);
+      if (what == 2) churn(carol, 15, 5);
+    }
+    for (Fixture* f : {&inc, &full}) {
+      // (Each Load gets a new fingerprint: an unchanged list still counts
+      // as a load, as a republished manifest does.)
+      f->Load(kSelfCatalog, images(self));
+      f->Load("bob", images(bob));
+      f->Load("carol", images(carol));
+    }
+    int64_t now = 1000 + step * 600;  // the 1800 s fallback expires after 3 steps
+    OutboxRequest r;
+    r.self_device = kMe;
+    r.receiver = kBob;
+    r.others = {kCarol};
+    r.now = now;
+    r.fallback_seconds = 1800;
+    OutboxChange ci, cf;
+    REQUIRE(inc.outbox.Recompute(r, &ci).ok());
+    r.full = true;
+    REQUIRE(full.outbox.Recompute(r, &cf).ok());
+    CHECK_FALSE(cf.incremental);
+    if (ci.incremental) ++incremental_steps;
+    // Links follow the queue in both (real files; each store its own folder).
+    for (Fixture* f : {&inc, &full}) {
+      fs::path root = f->dir.path() / "archive";
+      for (int i : self) {
+        fs::path p = root / Img(i).rel_path;
+        if (!fs::exists(p)) {
+          fs::create_directories(p.parent_path());
+          std::ofstream(p) << "image " << i;
+        }
+      }
+      OutboxChange& c = f == &inc ? ci : cf;
+      REQUIRE(f->outbox.SyncFiles("bob", root, f->dir.path() / "to-bob", &c).ok());
+    }
+    INFO("step " << step << ": incremental looked at " << ci.evaluated << " images, full at " << cf.evaluated);
+    CHECK(QueueRows(inc.db, "bob") == QueueRows(full.db, "bob"));
+    CHECK(ci.candidates == cf.candidates);
+    CHECK(ci.queued == cf.queued);
+    CHECK(ci.newly_sent == cf.newly_sent);
+    CHECK(ListFiles(inc.dir.path() / "to-bob") == ListFiles(full.dir.path() / "to-bob"));
+    sent_inc += ci.newly_sent;
+    sent_full += cf.newly_sent;
+    if (ci.incremental) CHECK(ci.evaluated < cf.evaluated);
+  }
+  CHECK(sent_inc == sent_full);
+  CHECK(sent_inc > 0);
+  CHECK(incremental_steps >= 35);  // the first recompute is full; the rest follow the changes
 }
 
 }  // namespace indafoto
