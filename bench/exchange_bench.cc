@@ -6,10 +6,11 @@
 //       builds a state database with this archive's catalog (@self, N
 //       entries) and a peer's (N entries, PERCENT of them shared), then runs
 //       the measurements below, each in a fresh process;
-//   exchange_bench --recompute DIR [--grow N]
+//   exchange_bench --recompute DIR [--grow N] [--full]
 //       one Recompute of the peer's outbox on DIR/state.db (after adding N
 //       entries of what the peer lacked to its catalog), printing time and
-//       peak RSS.
+//       peak RSS; --full decides every local image again (the reference
+//       for the incremental recompute).
 //
 // Catalog entries are synthetic but of realistic size (~600 bytes of JSON:
 // every column the manifest carries for a typical row, a few tags).
@@ -98,7 +99,7 @@ int Fail(const Status& s) {
   return 1;
 }
 
-int Recompute(const fs::path& dir, int64_t grow, int64_t images, int64_t overlap) {
+int Recompute(const fs::path& dir, int64_t grow, int64_t images, int64_t overlap, bool full) {
   Database db;
   if (Status s = Database::Open((dir / "state.db").string(), Database::Mode::kReadWrite, 10000, &db); !s.ok())
     return Fail(s);
@@ -140,6 +141,7 @@ int Recompute(const fs::path& dir, int64_t grow, int64_t images, int64_t overlap
   req.self_device = kMe;
   req.receiver = kBob;
   req.now = 1;
+  req.full = full;
   auto t0 = std::chrono::steady_clock::now();
   OutboxChange c;
   if (Status s = outbox.Recompute(req, &c); !s.ok()) return Fail(s);
@@ -148,8 +150,10 @@ int Recompute(const fs::path& dir, int64_t grow, int64_t images, int64_t overlap
                 PeakRssKib() / 1024.0);
     return 0;
   }
-  std::printf("recompute: %.2f s, %lld candidates, %lld queued, %lld left the queue; peak RSS %.1f MiB\n",
-              Seconds(t0), static_cast<long long>(c.candidates), static_cast<long long>(c.queued),
+  std::printf("recompute (%s): %.2f s, %lld local images looked at, %lld candidates, %lld queued, %lld left the "
+              "queue; peak RSS %.1f MiB\n",
+              c.incremental ? "incremental" : "every local image", Seconds(t0), static_cast<long long>(c.evaluated),
+              static_cast<long long>(c.candidates), static_cast<long long>(c.queued),
               static_cast<long long>(c.newly_sent), PeakRssKib() / 1024.0);
   std::fflush(stdout);
   return 0;
@@ -175,7 +179,7 @@ int RunChild(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   int64_t images = 1000000, overlap_pct = 70, grow = 0;
   fs::path dir = "/tmp/exchange-bench";
-  bool recompute = false;
+  bool recompute = false, full = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -183,16 +187,18 @@ int main(int argc, char** argv) {
     else if (a == "--overlap") overlap_pct = std::stoll(next());
     else if (a == "--dir") dir = next();
     else if (a == "--grow") grow = std::stoll(next());
+    else if (a == "--full") full = true;
     else if (a == "--recompute") {
       recompute = true;
       dir = next();
     } else {
-      std::fprintf(stderr, "usage: exchange_bench [--images N] [--overlap PERCENT] [--dir DIR]\n");
+      std::fprintf(stderr, "usage: exchange_bench [--images N] [--overlap PERCENT] [--dir DIR]\n"
+                           "       exchange_bench --recompute DIR [--images N] [--overlap PERCENT] [--grow N] [--full]\n");
       return 2;
     }
   }
   int64_t overlap = images * overlap_pct / 100;
-  if (recompute) return Recompute(dir, grow, images, overlap);
+  if (recompute) return Recompute(dir, grow, images, overlap, full);
 
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -222,5 +228,11 @@ int main(int argc, char** argv) {
   std::string g = std::to_string(images / 100);
   std::printf("-- the peer's catalog lists 1%% more (%s of what it lacked):\n", g.c_str());
   if (RunChild({self, "--recompute", dir.string(), "--images", n, "--overlap", o, "--grow", g}) != 0) return 1;
+  // The reference: the same kind of change (1% more again), every local
+  // image decided again.
+  std::string g2 = std::to_string(2 * (images / 100));
+  std::printf("-- the peer's catalog lists 1%% more again; every local image looked at (reference):\n");
+  if (RunChild({self, "--recompute", dir.string(), "--images", n, "--overlap", o, "--grow", g2, "--full"}) != 0)
+    return 1;
   return 0;
 }
