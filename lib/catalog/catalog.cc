@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 namespace indafoto {
 
 namespace {
@@ -37,6 +39,13 @@ CREATE TABLE IF NOT EXISTS syncd_catalog_removed (
     url TEXT,
     PRIMARY KEY (source, generation, rel_path)
 ) WITHOUT ROWID;
+-- The parts (by sha256) of the version loaded, for catalogs published in
+-- parts: a later load does not read them again (CatalogReader::ReadParts).
+CREATE TABLE IF NOT EXISTS syncd_catalog_parts (
+    source TEXT NOT NULL,
+    part TEXT NOT NULL,
+    PRIMARY KEY (source, part)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS syncd_catalog_sources (
     source TEXT PRIMARY KEY,
     fingerprint TEXT,
@@ -61,6 +70,11 @@ Status CatalogStore::Open(Database* db, CatalogStore* out) {
     if (!db->HasColumn("syncd_catalog_entries", "changed_generation"))
       db->Exec("ALTER TABLE syncd_catalog_entries ADD COLUMN changed_generation INTEGER NOT NULL DEFAULT 0");
     db->Exec("CREATE INDEX IF NOT EXISTS syncd_catalog_by_change ON syncd_catalog_entries(source, changed_generation)");
+    // The part an entry was read from (NULL: a catalog not published in
+    // parts, or loaded before this column existed).
+    if (!db->HasColumn("syncd_catalog_entries", "part"))
+      db->Exec("ALTER TABLE syncd_catalog_entries ADD COLUMN part TEXT");
+    db->Exec("CREATE INDEX IF NOT EXISTS syncd_catalog_by_part ON syncd_catalog_entries(source, part)");
     // The highest manifest sequence accepted from the source (NULL: none).
     if (!db->HasColumn("syncd_catalog_sources", "sequence"))
       db->Exec("ALTER TABLE syncd_catalog_sources ADD COLUMN sequence INTEGER");
@@ -97,25 +111,36 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
     // inserted, so that a changed entry is noted in syncd_catalog_changes.
     Transaction t(*db_);
     const int64_t generation = Generation(source) + 1;
+    // A parted catalog: the parts of the version loaded last are not read
+    // again; their entries stay as they are.
+    std::set<std::string> held_before, kept;
+    std::vector<std::string> parts_now;
+    if (reader.Parted()) {
+      Statement q = db_->Prepare("SELECT part FROM syncd_catalog_parts WHERE source = ?");
+      q.Bind(1, source);
+      while (q.Step()) held_before.insert(q.Text(0));
+    }
     Statement find = db_->Prepare(
-        "SELECT record, load_generation, sha256, url FROM syncd_catalog_entries WHERE source = ? AND rel_path = ?");
+        "SELECT record, load_generation, sha256, url, part FROM syncd_catalog_entries WHERE source = ? AND rel_path = ?");
     Statement touch = db_->Prepare(
-        "UPDATE syncd_catalog_entries SET load_generation = ? WHERE source = ? AND rel_path = ?");
+        "UPDATE syncd_catalog_entries SET load_generation = ?, part = ? WHERE source = ? AND rel_path = ?");
     Statement put = db_->Prepare(
         "INSERT OR REPLACE INTO syncd_catalog_entries (source, rel_path, sha256, url, record, load_generation, "
-        "changed_generation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)");
+        "changed_generation, part) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)");
     // A replaced entry's old keys leave the catalog too.
     Statement note_removed = db_->Prepare(
         "INSERT OR REPLACE INTO syncd_catalog_removed (source, generation, rel_path, sha256, url) VALUES (?, ?, ?, ?, ?)");
     Statement note_change =
         db_->Prepare("INSERT OR IGNORE INTO syncd_catalog_changes (source, rel_path) VALUES (?, ?)");
-    int64_t count = 0, duplicates = 0;
-    Status read = reader.ReadAll([&](const RemoteImage& img) -> Status {
+    int64_t duplicates = 0;
+    auto take = [&](const std::string* part, const RemoteImage& img) -> Status {
       std::string record = RemoteImageToJson(img);
       find.Bind(1, source).Bind(2, img.rel_path);
       bool existed = find.Step();
       bool same = existed && find.Text(0) == record;
-      bool listed_twice = existed && find.Int(1) == generation;
+      // Listed already by this version: earlier in this load, or in a part
+      // kept from the last one.
+      bool listed_twice = existed && (find.Int(1) == generation || (!find.IsNull(4) && kept.count(find.Text(4))));
       if (existed && !same && !listed_twice) {
         note_removed.Bind(1, source).Bind(2, generation).Bind(3, img.rel_path);
         if (find.IsNull(2)) note_removed.BindNull(4);
@@ -130,9 +155,11 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
         ++duplicates;
         return Status::Ok();
       }
-      ++count;
       if (same) {
-        touch.Bind(1, generation).Bind(2, source).Bind(3, img.rel_path);
+        touch.Bind(1, generation);
+        if (part) touch.Bind(2, *part);
+        else touch.BindNull(2);
+        touch.Bind(3, source).Bind(4, img.rel_path);
         touch.Run();
         return Status::Ok();
       }
@@ -143,28 +170,75 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
       if (url.IsMissing()) put.BindNull(4);
       else put.Bind(4, url.ToString());
       put.Bind(5, record).Bind(6, generation);
+      if (part) put.Bind(7, *part);
+      else put.BindNull(7);
       put.Run();
       if (existed) {
         note_change.Bind(1, source).Bind(2, img.rel_path);
         note_change.Run();
       }
       return Status::Ok();
-    });
+    };
+    Status read = reader.Parted()
+                      ? reader.ReadParts(
+                            [&](const std::string& part) {
+                              parts_now.push_back(part);
+                              if (!held_before.count(part)) return false;
+                              kept.insert(part);
+                              return true;
+                            },
+                            [&](const std::string& part, const RemoteImage& img) { return take(&part, img); })
+                      : reader.ReadAll([&](const RemoteImage& img) { return take(nullptr, img); });
     if (!read.ok()) return read;
     if (!reader.ReadFingerprint().empty()) fingerprint = reader.ReadFingerprint();
     if (Status s = CheckForward(source, reader, fingerprint, accepted_sequence, accepted_fingerprint); !s.ok())
       return s;
-    Statement tombstones = db_->Prepare(
-        "INSERT OR REPLACE INTO syncd_catalog_removed (source, generation, rel_path, sha256, url) "
-        "SELECT source, ?2, rel_path, sha256, url FROM syncd_catalog_entries WHERE source = ?1 AND load_generation != ?2");
-    tombstones.Bind(1, source).Bind(2, generation);
-    tombstones.Run();
+    // What this version no longer lists goes, its keys kept as tombstones:
+    // entries not read in this load, except those of the parts kept.
+    auto sweep = [&](const char* which, const std::string* part) {
+      std::string tail = std::string("FROM syncd_catalog_entries WHERE source = ?1 AND load_generation != ?2 AND ") + which;
+      Statement tombstones = db_->Prepare(
+          "INSERT OR REPLACE INTO syncd_catalog_removed (source, generation, rel_path, sha256, url) "
+          "SELECT source, ?2, rel_path, sha256, url " + tail);
+      Statement drop = db_->Prepare("DELETE " + tail);
+      for (Statement* q : {&tombstones, &drop}) {
+        q->Bind(1, source).Bind(2, generation);
+        if (part) q->Bind(3, *part);
+        q->Run();
+      }
+    };
+    if (reader.Parted()) {
+      std::set<std::string> now(parts_now.begin(), parts_now.end());
+      for (const std::string& part : held_before)
+        if (!now.count(part)) sweep("part = ?3", &part);
+      sweep("part IS NULL", nullptr);
+    } else {
+      sweep("1", nullptr);
+    }
     Statement prune = db_->Prepare("DELETE FROM syncd_catalog_removed WHERE source = ? AND generation <= ?");
     prune.Bind(1, source).Bind(2, generation - kCatalogChangesKept);
     prune.Run();
-    Statement sweep = db_->Prepare("DELETE FROM syncd_catalog_entries WHERE source = ? AND load_generation != ?");
-    sweep.Bind(1, source).Bind(2, generation);
-    sweep.Run();
+    // The parts held from now on. A version that lists a path twice is
+    // read whole next time: which of its entries is kept depends on order.
+    {
+      Statement clear = db_->Prepare("DELETE FROM syncd_catalog_parts WHERE source = ?");
+      clear.Bind(1, source);
+      clear.Run();
+      Statement hold = db_->Prepare("INSERT OR IGNORE INTO syncd_catalog_parts (source, part) VALUES (?, ?)");
+      if (duplicates == 0) {
+        for (const std::string& part : parts_now) {
+          hold.Bind(1, source).Bind(2, part);
+          hold.Run();
+          hold.Reset();
+        }
+      }
+    }
+    int64_t count = 0;
+    {
+      Statement q = db_->Prepare("SELECT COUNT(*) FROM syncd_catalog_entries WHERE source = ?");
+      q.Bind(1, source);
+      if (q.Step()) count = q.Int(0);
+    }
     Statement sweep_changes = db_->Prepare(
         "DELETE FROM syncd_catalog_changes WHERE source = ?1 AND NOT EXISTS (SELECT 1 FROM syncd_catalog_entries e "
         "WHERE e.source = ?1 AND e.rel_path = syncd_catalog_changes.rel_path)");

@@ -42,6 +42,19 @@ class CatalogReader {
   // Calls `sink` once per entry. A non-ok Status from the sink or from the
   // reader stops the read and is returned.
   virtual Status ReadAll(const std::function<Status(const RemoteImage&)>& sink) = 0;
+  // A catalog published in content-addressed parts (a manifest) can be
+  // read part by part: ReadParts verifies the version as ReadAll does,
+  // asks `held` once for every part id in order, before reading any, and
+  // passes on the entries of the parts not held only, each with its part's
+  // id. Same id, same bytes: the caller keeps what it read of a held part
+  // before. Catalogs that are not parted read everything with ReadAll.
+  virtual bool Parted() const { return false; }
+  virtual Status ReadParts(const std::function<bool(const std::string& part)>& held,
+                           const std::function<Status(const std::string& part, const RemoteImage&)>& sink) {
+    (void)held;
+    (void)sink;
+    return Status::Invalid(Describe() + ": not published in parts");
+  }
   // Human-readable description for logs ("manifest at ...", "remote db ...").
   virtual std::string Describe() const = 0;
   // The publisher's sequence number of the version last read (by

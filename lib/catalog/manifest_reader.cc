@@ -335,6 +335,12 @@ Status ParseManifestEntryLine(std::string_view line, RemoteImage* out) {
 }
 
 Status ManifestReader::ReadAll(const std::function<Status(const RemoteImage&)>& sink) {
+  return ReadParts([](const std::string&) { return false; },
+                   [&](const std::string&, const RemoteImage& img) { return sink(img); });
+}
+
+Status ManifestReader::ReadParts(const std::function<bool(const std::string& part_sha256)>& held,
+                                 const std::function<Status(const std::string& part_sha256, const RemoteImage&)>& sink) {
   payload_ = ManifestPayload();
   public_key_.clear();
   read_fingerprint_.clear();
@@ -372,10 +378,16 @@ Status ManifestReader::ReadAll(const std::function<Status(const RemoteImage&)>& 
     if (s = OpenAt(dir.get(), std::string(kPartsDirName), true, &parts_dir); !s.ok())
       return Error(s.code(), std::string(kPartsDirName) + "/: " + s.message());
   }
-  // Every part present before any is read: while Syncthing still delivers
-  // a new manifest, an attempt ends here for the price of a stat per part,
-  // so the daemon may retry as soon as each file arrives.
-  for (const ManifestPart& part : payload.parts) {
+  // Which parts to read: those the caller does not hold already (asked
+  // once per part, in index order). Every one of them present before any
+  // is read: while Syncthing still delivers a new manifest, an attempt
+  // ends here for the price of a stat per part, so the daemon may retry as
+  // soon as each file arrives.
+  std::vector<bool> skip(payload.parts.size());
+  for (size_t i = 0; i < payload.parts.size(); ++i) skip[i] = held(payload.parts[i].sha256);
+  for (size_t i = 0; i < payload.parts.size(); ++i) {
+    if (skip[i]) continue;
+    const ManifestPart& part = payload.parts[i];
     struct stat st;
     if (::fstatat(parts_dir.get(), part.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)
       return Error(Status::Code::kNotFound,
@@ -383,7 +395,9 @@ Status ManifestReader::ReadAll(const std::function<Status(const RemoteImage&)>& 
   }
   std::vector<char> buf(kReadChunk);
   std::string line;
-  for (const ManifestPart& part : payload.parts) {
+  for (size_t i = 0; i < payload.parts.size(); ++i) {
+    if (skip[i]) continue;
+    const ManifestPart& part = payload.parts[i];
     const std::string where = "part " + part.name;
     UniqueFd fd;
     if (s = OpenAt(parts_dir.get(), part.name, false, &fd); !s.ok()) {
@@ -450,7 +464,7 @@ Status ManifestReader::ReadAll(const std::function<Status(const RemoteImage&)>& 
         RemoteImage img;
         std::string error;
         if (Status e = ParseManifestEntryLine(line, &img); !e.ok()) return Error(Status::Code::kCorrupt, at + ": " + e.message());
-        if (s = sink(img); !s.ok()) return s;
+        if (s = sink(part.sha256, img); !s.ok()) return s;
         line.clear();
       }
     }

@@ -72,6 +72,11 @@ class ManifestReader : public CatalogReader {
   // fails (Corrupt) when it is not a parseable manifest.
   Status Fingerprint(std::string* out) override;
   Status ReadAll(const std::function<Status(const RemoteImage&)>& sink) override;
+  // Parts are identified by their sha256 (from the signed index). A held
+  // part is neither read nor required to be present.
+  bool Parted() const override { return true; }
+  Status ReadParts(const std::function<bool(const std::string& part_sha256)>& held,
+                   const std::function<Status(const std::string& part_sha256, const RemoteImage&)>& sink) override;
   std::string Describe() const override;
   // The index's sequence (verified once ReadAll succeeded).
   std::optional<uint64_t> Sequence() const override { return sequence_; }
