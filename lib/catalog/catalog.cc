@@ -132,7 +132,7 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
         "INSERT OR REPLACE INTO syncd_catalog_removed (source, generation, rel_path, sha256, url) VALUES (?, ?, ?, ?, ?)");
     Statement note_change =
         db_->Prepare("INSERT OR IGNORE INTO syncd_catalog_changes (source, rel_path) VALUES (?, ?)");
-    int64_t duplicates = 0;
+    int64_t duplicates = 0, added = 0, removed = 0;
     auto take = [&](const std::string* part, const RemoteImage& img) -> Status {
       std::string record = RemoteImageToJson(img);
       find.Bind(1, source).Bind(2, img.rel_path);
@@ -176,6 +176,8 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
       if (existed) {
         note_change.Bind(1, source).Bind(2, img.rel_path);
         note_change.Run();
+      } else {
+        ++added;
       }
       return Status::Ok();
     };
@@ -206,6 +208,7 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
         if (part) q->Bind(3, *part);
         q->Run();
       }
+      removed += db_->Changes();  // of the DELETE
     };
     if (reader.Parted()) {
       std::set<std::string> now(parts_now.begin(), parts_now.end());
@@ -233,12 +236,15 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
         }
       }
     }
+    // Entries now: the last load's count, plus the paths added, minus the
+    // swept ones (no count over the whole catalog).
     int64_t count = 0;
     {
-      Statement q = db_->Prepare("SELECT COUNT(*) FROM syncd_catalog_entries WHERE source = ?");
+      Statement q = db_->Prepare("SELECT entry_count FROM syncd_catalog_sources WHERE source = ?");
       q.Bind(1, source);
       if (q.Step()) count = q.Int(0);
     }
+    count += added - removed;
     Statement sweep_changes = db_->Prepare(
         "DELETE FROM syncd_catalog_changes WHERE source = ?1 AND NOT EXISTS (SELECT 1 FROM syncd_catalog_entries e "
         "WHERE e.source = ?1 AND e.rel_path = syncd_catalog_changes.rel_path)");

@@ -159,6 +159,9 @@ TEST_CASE("a parted catalog reloads only its new parts and ends as a full read w
   }
   CHECK(parted.Load(o.image_root) == 20);  // part 5 only
   CHECK(parted.Entries().size() == 119);
+  // The count kept with the source follows additions and sweeps.
+  CHECK(parted.Int("SELECT entry_count FROM syncd_catalog_sources WHERE source = 'A'") == 119);
+  CHECK(whole.Int("SELECT entry_count FROM syncd_catalog_sources WHERE source = 'A'") == 119);
   // A full read now fails (a part is missing) and keeps the catalog.
   CountingReader full_reader(o.image_root, "A");
   full_reader.parted = false;
