@@ -233,8 +233,9 @@ Status Exchange::RecomputeOne(const Config& config, const Peer& peer) {
     return s;
   if (c.linked || c.unlinked || c.newly_sent || c.link_errors)
     spdlog::info("exchange {}: it lacks {} image(s): {} queued here, {} left to another holder; {} added to its "
-                 "outbox, {} removed ({} now in its catalog), {} link errors",
-                 peer.name, c.candidates, c.queued, c.deferred, c.linked, c.unlinked, c.newly_sent, c.link_errors);
+                 "outbox, {} removed ({} now in its catalog), {} link errors; {} local image(s) looked at ({})",
+                 peer.name, c.candidates, c.queued, c.deferred, c.linked, c.unlinked, c.newly_sent, c.link_errors,
+                 c.evaluated, c.incremental ? "what the catalogs' changes touch" : "all");
   return Status::Ok();
 }
 
