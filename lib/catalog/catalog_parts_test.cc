@@ -171,3 +171,59 @@ TEST_CASE("a parted catalog reloads only its new parts and ends as a full read w
 }
 
 }  // namespace indafoto
+
+namespace indafoto {
+
+TEST_CASE("a state database from before parts and changes were kept is upgraded in place", "[catalog]") {
+  TempDir tmp;
+  ArchiveSpec spec;
+  spec.dir = tmp.path() / "A";
+  spec.ids = IdRange(1, 30);
+  REQUIRE(GenerateArchive(spec, nullptr).ok());
+  PublishOptions o;
+  o.database_path = spec.dir / "indafoto.db";
+  o.image_root = spec.dir / "indafoto_archive";
+  o.key_path = tmp.path() / "keys" / "k.key";
+  o.images_per_part = 10;
+  PublishReport report;
+  REQUIRE(PublishManifest(o, &report).ok());
+
+  // The catalog tables as an earlier release made them, holding a stale
+  // entry that the manifest no longer lists.
+  fs::path state = tmp.path() / "state.db";
+  {
+    Database db;
+    REQUIRE(Database::Open(state.string(), Database::Mode::kReadWriteCreate, 1000, &db).ok());
+    db.Exec(R"sql(
+      CREATE TABLE syncd_catalog_entries (source TEXT NOT NULL, rel_path TEXT NOT NULL, sha256 TEXT, url TEXT,
+          record TEXT NOT NULL, load_generation INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (source, rel_path)) WITHOUT ROWID;
+      CREATE TABLE syncd_catalog_sources (source TEXT PRIMARY KEY, fingerprint TEXT,
+          generation INTEGER NOT NULL DEFAULT 0, entry_count INTEGER NOT NULL DEFAULT 0, loaded_at DATETIME,
+          sequence INTEGER);
+      INSERT INTO syncd_catalog_entries VALUES ('A', 'gone/0/image_1.jpg', 'aa', 'u', '{}', 1);
+      INSERT INTO syncd_catalog_sources VALUES ('A', 'old', 1, 1, NULL, NULL);
+    )sql");
+  }
+  Database db;
+  REQUIRE(Database::Open(state.string(), Database::Mode::kReadWrite, 1000, &db).ok());
+  CatalogStore catalog;
+  REQUIRE(CatalogStore::Open(&db, &catalog).ok());
+  CHECK(db.HasColumn("syncd_catalog_entries", "part"));
+  CHECK(db.HasColumn("syncd_catalog_entries", "changed_generation"));
+  CountingReader r(o.image_root, "A");
+  bool changed = false;
+  REQUIRE(catalog.Load("A", r, &changed).ok());
+  CHECK(r.entries == 30);  // nothing held yet: read whole
+  Statement q = db.Prepare("SELECT COUNT(*), SUM(part IS NULL) FROM syncd_catalog_entries WHERE source = 'A'");
+  REQUIRE(q.Step());
+  CHECK(q.Int(0) == 30);  // the stale entry is gone
+  CHECK(q.Int(1) == 0);
+  Statement count = db.Prepare("SELECT entry_count FROM syncd_catalog_sources WHERE source = 'A'");
+  REQUIRE(count.Step());
+  CHECK(count.Int(0) == 30);
+  Statement gone = db.Prepare("SELECT COUNT(*) FROM syncd_catalog_removed WHERE source = 'A' AND sha256 = 'aa'");
+  REQUIRE(gone.Step());
+  CHECK(gone.Int(0) == 1);
+}
+
+}  // namespace indafoto
