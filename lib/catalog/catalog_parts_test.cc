@@ -83,21 +83,30 @@ void Sql(const fs::path& db_path, const std::string& sql) {
   db.Exec(sql.c_str());
 }
 
+// A generated archive of `ids` (dir/A), published with `per_part` local
+// ids per part; returns the options to publish it again.
+PublishOptions PublishedArchive(const fs::path& dir, std::vector<int64_t> ids, int64_t per_part, ArchiveSpec* spec) {
+  spec->dir = dir / "A";
+  spec->ids = std::move(ids);
+  REQUIRE(GenerateArchive(*spec, nullptr).ok());
+  PublishOptions o;
+  o.database_path = spec->dir / "indafoto.db";
+  o.image_root = spec->dir / "indafoto_archive";
+  o.key_path = dir / "keys" / "k.key";
+  o.images_per_part = per_part;
+  PublishReport report;
+  REQUIRE(PublishManifest(o, &report).ok());
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("a parted catalog reloads only its new parts and ends as a full read would", "[catalog]") {
   TempDir tmp;
   ArchiveSpec spec;
-  spec.dir = tmp.path() / "A";
-  spec.ids = IdRange(1, 100);
-  REQUIRE(GenerateArchive(spec, nullptr).ok());
-  PublishOptions o;
-  o.database_path = spec.dir / "indafoto.db";
-  o.image_root = spec.dir / "indafoto_archive";
-  o.key_path = tmp.path() / "keys" / "k.key";
-  o.images_per_part = 20;  // part k holds local ids 20k..20k+19: 1-100 make six parts
+  // Part k holds local ids 20k..20k+19: 1-100 make six parts.
+  PublishOptions o = PublishedArchive(tmp.path(), IdRange(1, 100), 20, &spec);
   PublishReport report;
-  REQUIRE(PublishManifest(o, &report).ok());
 
   Store parted;
   CHECK(parted.Load(o.image_root) == 100);  // nothing held yet: everything
@@ -177,16 +186,7 @@ namespace indafoto {
 TEST_CASE("a state database from before parts and changes were kept is upgraded in place", "[catalog]") {
   TempDir tmp;
   ArchiveSpec spec;
-  spec.dir = tmp.path() / "A";
-  spec.ids = IdRange(1, 30);
-  REQUIRE(GenerateArchive(spec, nullptr).ok());
-  PublishOptions o;
-  o.database_path = spec.dir / "indafoto.db";
-  o.image_root = spec.dir / "indafoto_archive";
-  o.key_path = tmp.path() / "keys" / "k.key";
-  o.images_per_part = 10;
-  PublishReport report;
-  REQUIRE(PublishManifest(o, &report).ok());
+  PublishOptions o = PublishedArchive(tmp.path(), IdRange(1, 30), 10, &spec);
 
   // The catalog tables as an earlier release made them, holding a stale
   // entry that the manifest no longer lists.
