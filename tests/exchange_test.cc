@@ -324,7 +324,11 @@ TEST_CASE("exchange: a pair overlapping 70% converges to the union and deleted i
   for (auto& [name, r] : ratios) {
     INFO(name);
     CHECK(r > 0.9);  // everything new really crossed the network...
-    CHECK(r < 1.5);  // ...about once (today's shared-folder workflow: 3.3x)
+    // ...about once (the shared-folder workflow: 3.3x). Measured 1.052 at
+    // 32 KiB (bench/README.md); the margin is for extra republishes of the
+    // catalog on a slow machine. Smaller images weigh less than their
+    // catalog entries: no bound then.
+    if (FileSize(32 * 1024) >= 32 * 1024) CHECK(r < 1.2);
   }
   // What B received is hardlinked into its archive: its received folder
   // ended empty while the archive keeps the files.
@@ -419,7 +423,8 @@ TEST_CASE("exchange: a mesh of three converges with each image crossing the netw
   for (auto& [name, r] : ratios) {
     INFO(name);
     CHECK(r > 0.9);
-    CHECK(r < 2.0);
+    // The issue's goal for a mesh (measured 1.055-1.060 at 32 KiB).
+    if (FileSize(32 * 1024) >= 32 * 1024) CHECK(r < 1.25);
   }
   ex.StopAll();
 }
