@@ -517,6 +517,12 @@ TEST_CASE("exchange: a peer removed from the configuration is retired; nothing s
   d.Parse(st.output.c_str());
   REQUIRE(d.IsObject());
   CHECK((!d.HasMember("peers") || d["peers"].Size() == 0));
+  REQUIRE(d.HasMember("former_peers"));
+  REQUIRE(d["former_peers"].Size() == 1);
+  CHECK(std::string(d["former_peers"][0]["name"].GetString()) == "B");
+  CHECK(d["former_peers"][0]["not_imported"].GetInt64() == 1);
+  ProcessResult text = RunProcess({BinaryPath("indafoto-syncd"), "status", "--config", a.config.string()});
+  CHECK(text.output.find("former peer B: 1 file(s) it sent not imported, kept in") != std::string::npos);
   std::string log = ReadFile(a.log());
   CHECK(log.find("exchange B: no longer a peer: removed Syncthing folder") != std::string::npos);
   CHECK(log.find("file(s) it sent were not imported") != std::string::npos);

@@ -251,12 +251,18 @@ Status Exchange::RetireRemovedPeers(const Config& config,
   std::set<std::string> former;
   for (const std::string& name : known)
     if (!configured.count(name)) former.insert(name);
+  // Folders without rows (the state database was lost, or the peer's
+  // catalog never arrived): only those that hold a manifest, as every
+  // exchange folder does until it is retired, so that nothing else under
+  // exchange_root is ever taken for one.
   std::error_code ec;
   for (fs::directory_iterator it(config.exchange_root, ec), end; !ec && it != end; it.increment(ec)) {
-    if (!it->is_directory(ec)) continue;
+    std::error_code e2;
+    if (!it->is_directory(e2) || it->is_symlink(e2)) continue;
     const std::string f = it->path().filename().string();
     std::string name = f.rfind("to-", 0) == 0 ? f.substr(3) : f.rfind("from-", 0) == 0 ? f.substr(5) : "";
-    if (!name.empty() && !configured.count(name)) former.insert(name);
+    if (name.empty() || configured.count(name)) continue;
+    if (fs::is_directory(it->path() / std::string(kManifestDirName), e2)) former.insert(name);
   }
   for (const std::string& name : former) {
     RetiredPeer r;

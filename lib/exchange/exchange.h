@@ -74,7 +74,8 @@ class Exchange {
   Status Refresh(const Config& config);
 
   // Peers no longer in config.peers but still known here (rows in the
-  // exchange tables, or to-<name>/ or from-<name>/ under exchange_root):
+  // exchange tables, or to-<name>/ or from-<name>/ under exchange_root
+  // holding a manifest, .indafoto-sync/):
   //   to-<name>/    its Syncthing marker (.stfolder) is removed first, so a
   //                 Syncthing that still shares the folder stops it instead
   //                 of sending the removals below as deletions; then the

@@ -115,7 +115,8 @@ class OutboxStore {
 
   Status Stats(const std::string& peer, OutboxStats* out);
 
-  // Every peer the exchange tables hold rows of (sorted).
+  // Every peer the exchange tables hold rows of (sorted; from
+  // syncd_exchange_peers, which has a row for each).
   Status KnownPeers(std::vector<std::string>* out);
   // For a peer no longer configured: removes from `outbox_dir` each link
   // the queue recorded that is still the same file as `image_root/<path>`
