@@ -444,11 +444,23 @@ TEST_CASE("exchange: a peer added to a running daemon by SIGHUP is set up and ex
                   120s));
   CHECK_FALSE(HasDevice(a.st, ex.node("B").st.DeviceId()));
   CHECK(ShaSet(a.db()) == a.initial_sha);
+  // A's operator had already added B's device by hand, with Syncthing's
+  // default compression: the daemon leaves that device as it is, and says
+  // how to change it.
+  const std::string b_device = ex.node("B").st.DeviceId();
+  REQUIRE(RunSyncthingCall(a.st.Endpoint(), [&](SyncthingClient& c) {
+            return c.PutDevice(b_device, "{\"deviceID\":\"" + b_device +
+                                             "\",\"name\":\"B by hand\",\"addresses\":[\"dynamic\"],"
+                                             "\"compression\":\"metadata\"}");
+          }).ok());
   ex.AddPeersLater("A");
   ex.WaitConverged(ex.Union());
   ex.CheckInvariants();
   ex.Report("peer added by SIGHUP");
   CHECK(ReadFile(a.log()).find("SIGHUP: configuration reloaded") != std::string::npos);
+  CHECK(DeviceCompression(a.st, b_device) == "metadata");
+  CHECK(ReadFile(a.log()).find("exchange B: its device was already in Syncthing, with compression \"metadata\"; "
+                               "left as it is") != std::string::npos);
   ex.StopAll();
 }
 
