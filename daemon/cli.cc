@@ -65,8 +65,12 @@ again changes nothing. Exit 0, or 3 when a source could not be processed.
 )"},
     {"publish", R"(indafoto-syncd publish --config FILE
 
-Writes the signed manifest of this archive to <image_root>/.indafoto-sync/,
-creating the publisher key at key_path on first use.
+Writes what the daemon publishes, now: the signed manifest of this archive
+to <image_root>/.indafoto-sync/ (when "publish" is enabled, or when there
+are no peers), and with peers the exchange's catalog to
+<exchange_root>/self/, mirrored into every to-<peer>/ folder. Creates the
+publisher key at key_path on first use. Outboxes are the daemon's (it
+recomputes them once it knows Syncthing's device ID).
 )"},
     {"status", R"(indafoto-syncd status --config FILE [--json]
 

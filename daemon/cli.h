@@ -5,9 +5,8 @@
 #include <string>
 #include <vector>
 
-#include <memory>
-
 #include "lib/config/config.h"
+#include "lib/exchange/exchange.h"
 #include "lib/import/instance.h"
 #include "lib/util/status.h"
 
@@ -60,8 +59,30 @@ int RunVerify(const CommandLine& cl);
 int RunDaemon(const CommandLine& cl);
 int RunWhereis(const CommandLine& cl);
 int RunCopies(const CommandLine& cl);
-// Writes this instance's manifest (publish command and the daemon).
-struct PublishReport;
+// Writes this instance's manifest into image_root (publish command and the daemon).
 Status PublishNow(const Config& config, PublishReport* report);
+
+// Everything this instance publishes, the one code path of the daemon's
+// publish job and of `indafoto-syncd publish`: its own manifest into
+// image_root/.indafoto-sync when `own`, and, with peers, the exchange's
+// (exchange_root/self, mirrored into every to-<peer>/; lib/exchange). Both
+// are attempted; each one's Status is in the report, and the first error is
+// returned.
+struct PublishAllReport {
+  bool own = false;  // own manifest attempted
+  Status own_status;
+  PublishReport own_report;
+  bool exchange = false;  // exchange manifest attempted (peers configured)
+  Status exchange_status;
+  ExchangePublishReport exchange_report;
+};
+Status PublishAll(const Config& config, bool own, Exchange* exchange, PublishAllReport* report);
+// Whether the daemon publishes its own manifest: `publish.enabled`. The
+// `publish` command also does when the configuration has no peers (as it
+// always did); with peers and no `publish`, it writes only what the
+// daemon would.
+inline bool PublishesOwnManifest(const Config& config, bool command) {
+  return config.publish.enabled || (command && config.peers.empty());
+}
 
 }  // namespace indafoto

@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "daemon/cli.h"
 #include "lib/import/instance.h"
@@ -19,25 +22,25 @@ Status PublishNow(const Config& config, PublishReport* report) {
   return PublishManifest(options, report);
 }
 
-int RunPublish(const CommandLine& cl) {
-  Config config;
-  if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
-  InitLogging(config.log_level);
-  // Opening the archive creates the schema of a fresh instance and our
-  // additions, so publish works on a brand-new archive too; the instance
-  // holds the writer lock until the manifest is written.
-  std::unique_ptr<Instance> inst;
-  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadWrite, cl.wait, &inst); rc != kExitOk)
-    return rc;
-  PublishReport r;
-  Status s = PublishNow(config, &r);
-  if (!s.ok()) {
-    spdlog::error("publish failed: {}", s.ToString());
-    return ExitCodeFor(s);
+Status PublishAll(const Config& config, bool own, Exchange* exchange, PublishAllReport* r) {
+  *r = PublishAllReport();
+  if (own) {
+    r->own = true;
+    r->own_status = PublishNow(config, &r->own_report);
   }
-  std::printf("manifest %s: sequence %llu%s, %lld images in %lld parts (%lld written, %lld removed), %lld bytes "
+  if (exchange && !config.peers.empty()) {
+    r->exchange = true;
+    r->exchange_status = exchange->Publish(config, &r->exchange_report);
+  }
+  return !r->own_status.ok() ? r->own_status : r->exchange_status;
+}
+
+namespace {
+
+void PrintManifest(const char* what, const PublishReport& r) {
+  std::printf("%s %s: sequence %llu%s, %lld images in %lld parts (%lld written, %lld removed), %lld bytes "
               "(%lld written); left out: %lld banned, %lld without file, %lld outside image_root\n",
-              r.manifest_path.string().c_str(), static_cast<unsigned long long>(r.sequence),
+              what, r.manifest_path.string().c_str(), static_cast<unsigned long long>(r.sequence),
               r.unchanged ? " (unchanged)" : "", static_cast<long long>(r.image_count),
               static_cast<long long>(r.parts), static_cast<long long>(r.parts_written),
               static_cast<long long>(r.parts_removed), static_cast<long long>(r.bytes_total),
@@ -49,7 +52,58 @@ int RunPublish(const CommandLine& cl) {
                 static_cast<long long>(r.parts_read), static_cast<long long>(r.parts_reused));
   else if (!r.full_reason.empty())
     std::printf("whole archive read: %s\n", r.full_reason.c_str());
-  std::printf("public key: %s\n", r.public_key.c_str());
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+  return out;
+}
+
+}  // namespace
+
+int RunPublish(const CommandLine& cl) {
+  Config config;
+  if (int rc = LoadConfigOrExplain(cl, &config); rc != kExitOk) return rc;
+  InitLogging(config.log_level);
+  // Opening the archive creates the schema of a fresh instance and our
+  // additions, so publish works on a brand-new archive too; the instance
+  // holds the writer lock until the manifest is written.
+  std::unique_ptr<Instance> inst;
+  if (int rc = OpenInstanceOrExplain(cl.command, config, Instance::Access::kReadWrite, cl.wait, &inst); rc != kExitOk)
+    return rc;
+  // The exchange's tables and folders, as the daemon has them.
+  std::unique_ptr<Exchange> exchange;
+  if (!config.peers.empty()) {
+    if (Status s = CheckExchangeRoot(config); !s.ok()) {
+      spdlog::error("{}", s.message());
+      return kExitUsage;
+    }
+    if (Status s = Exchange::Open(inst.get(), &exchange); !s.ok()) {
+      spdlog::error("exchange: cannot open its tables in the state database: {}", s.ToString());
+      return kExitRuntime;
+    }
+  }
+  PublishAllReport r;
+  Status s = PublishAll(config, PublishesOwnManifest(config, /*command=*/true), exchange.get(), &r);
+  std::string public_key;
+  if (r.own && r.own_status.ok()) {
+    PrintManifest("manifest", r.own_report);
+    public_key = r.own_report.public_key;
+  }
+  if (r.exchange && r.exchange_status.ok()) {
+    PrintManifest("exchange manifest", r.exchange_report.manifest);
+    std::printf("mirrored into the folder of peer(s): %s%s%s\n", Join(r.exchange_report.mirrored).c_str(),
+                r.exchange_report.not_mirrored.empty() ? "" : "; NOT into: ",
+                Join(r.exchange_report.not_mirrored).c_str());
+    std::printf("outboxes: recomputed by the running daemon (it needs Syncthing's device ID)\n");
+    public_key = r.exchange_report.manifest.public_key;
+  }
+  if (r.own && !r.own_status.ok()) spdlog::error("publish failed: {}", r.own_status.ToString());
+  if (r.exchange && !r.exchange_status.ok()) spdlog::error("exchange: publish failed: {}", r.exchange_status.ToString());
+  if (!public_key.empty()) std::printf("public key: %s\n", public_key.c_str());
+  if (!s.ok()) return ExitCodeFor(s);
+  if (r.exchange && !r.exchange_report.not_mirrored.empty()) return kExitRuntime;
   return kExitOk;
 }
 

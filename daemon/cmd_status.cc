@@ -61,6 +61,7 @@ int RunStatus(const CommandLine& cl) {
   // Local files found missing or corrupt by the last verify and not healed
   // (run `verify --repair`, or restore them from a backup).
   std::vector<PeerStatus> peers = CollectPeerStatus(*inst);
+  std::vector<FormerPeerStatus> former_peers = CollectFormerPeers(config);
   VerifySummary verified;
   bool has_verify = ReadVerifySummary(inst->state(), &verified);
   if (has_verify && verified.Unhealed() > 0) healthy = false;
@@ -153,6 +154,19 @@ int RunStatus(const CommandLine& cl) {
       w.EndObject();
     }
     w.EndArray();
+    w.Key("former_peers");
+    w.StartArray();
+    for (const FormerPeerStatus& p : former_peers) {
+      w.StartObject();
+      w.Key("name");
+      w.String(p.name.c_str());
+      w.Key("path");
+      w.String(p.path.c_str());
+      w.Key("not_imported");
+      w.Int64(p.not_imported);
+      w.EndObject();
+    }
+    w.EndArray();
     w.EndObject();
     std::printf("%s\n", buf.GetString());
   } else {
@@ -176,6 +190,7 @@ int RunStatus(const CommandLine& cl) {
       if (!r.folder_error.empty()) std::printf("  received folder: %s\n", r.folder_error.c_str());
     }
     for (const PeerStatus& p : peers) std::printf("%s\n", PeerStatusLine(p).c_str());
+    for (const FormerPeerStatus& p : former_peers) std::printf("%s\n", FormerPeerLine(p).c_str());
     if (has_verify)
       std::printf("last verify (%s UTC): %lld images checked, %lld missing, %lld corrupt, %lld healed; %lld local "
                   "images missing or corrupt%s\n",

@@ -115,6 +115,7 @@ class Daemon {
   // One SyncSource call with this daemon's options.
   Status Sync(const RemoteSource& source, const SyncRequest& request, PassCounts* counts);
   void Publish(const Config& config);
+  void RetireRemovedPeers();
   // One batch of the periodic verify; true when the whole archive is done.
   bool VerifyBatch();
   PassOptions Options(const RemoteSource& source);
@@ -374,11 +375,10 @@ net::awaitable<void> Daemon::EventLoop() {
     spdlog::info("connected to Syncthing at {} (device {})", endpoint.Describe(), system.my_id.substr(0, 7));
     SetState("running", "connected to Syncthing at " + endpoint.Describe());
     co_await CheckFolders(client);
-    if (!config_.peers.empty()) {
-      my_device_ = system.my_id;
-      AssignExchangeFolderIds(my_device_, &config_);
-      co_await SetUpExchangeFolders(client, my_device_, config_);
-    }
+    my_device_ = system.my_id;
+    AssignExchangeFolderIds(my_device_, &config_);
+    // Also without peers: those removed from the configuration leave.
+    co_await SetUpExchangeFolders(client, my_device_, config_);
     RequestReconcile("connected to Syncthing");
     for (const auto& e : events) HandleEvent(e);
 
@@ -587,11 +587,41 @@ void Daemon::ReconcileAll() {
       spdlog::info("source {}: reconcile: {} files in folder, {} already accounted for, {} new decisions, {} errors",
                    source.name, counts.seen, counts.accounted, decided, counts.errors);
   }
+  // Peers removed from the configuration: their folders emptied, what they
+  // sent imported first.
+  if (exchange_ && !stop_) RetireRemovedPeers();
   // Outboxes too: peers' catalogs were reloaded above, and the fallback of
   // the sender choice is a matter of time.
   if (exchange_ && !stop_) {
     if (Status s = exchange_->Refresh(instance_->config()); !s.ok())
       spdlog::warn("exchange: outboxes not updated: {}", s.ToString());
+  }
+}
+
+void Daemon::RetireRemovedPeers() {
+  std::vector<RetiredPeer> retired;
+  auto import_pass = [this](const RemoteSource& source) {
+    PassCounts counts;
+    return SyncSource(*instance_, source, SyncRequest{SyncScope::kAll, {}}, Options(source), &counts);
+  };
+  if (Status s = exchange_->RetireRemovedPeers(instance_->config(), import_pass, &retired); !s.ok()) {
+    spdlog::warn("exchange: peers removed from the configuration not retired (retried at the next reconcile): {}",
+                 s.ToString());
+    return;
+  }
+  for (const RetiredPeer& r : retired) {
+    if (r.outbox.links_removed || r.outbox.rows || r.received_removed || r.outbox.links_kept)
+      spdlog::info("exchange {}: no longer a peer: {} outbox link(s) removed (the archive keeps its copies), {} "
+                   "outbox row(s) dropped; {} received file(s) removed, their images being in the archive",
+                   r.name, r.outbox.links_removed, r.outbox.rows, r.received_removed);
+    if (!r.outgoing_removed)
+      spdlog::warn("exchange {}: no longer a peer; {} is kept: it holds {} file(s) that are not links of archive "
+                   "images; look at them and remove the folder",
+                   r.name, ExchangeOutgoingPath(instance_->config(), r.name).string(), r.outgoing_left);
+    if (!r.incoming_removed && r.import_ran)
+      spdlog::warn("exchange {}: no longer a peer; {} is kept: {} file(s) it sent were not imported (sync_records "
+                   "with remote_source '{}' say why); add the peer back, or import or remove them by hand",
+                   r.name, ExchangeIncomingPath(instance_->config(), r.name).string(), r.received_left, r.name);
   }
 }
 
@@ -625,14 +655,10 @@ bool Daemon::VerifyBatch() {
 }
 
 void Daemon::Publish(const Config& config) {
-  if (config.publish.enabled) {
-    PublishReport r;  // PublishManifest logs what it wrote
-    Status s = PublishNow(config, &r);
-    if (!s.ok()) spdlog::warn("publish failed: {}", s.ToString());
-  }
-  if (exchange_) {
-    if (Status s = exchange_->Publish(config); !s.ok()) spdlog::warn("exchange: publish failed: {}", s.ToString());
-  }
+  PublishAllReport r;  // PublishManifest logs what it wrote
+  (void)PublishAll(config, PublishesOwnManifest(config, /*command=*/false), exchange_.get(), &r);
+  if (!r.own_status.ok()) spdlog::warn("publish failed: {}", r.own_status.ToString());
+  if (!r.exchange_status.ok()) spdlog::warn("exchange: publish failed: {}", r.exchange_status.ToString());
 }
 
 // ---------------------------------------------------------------------------

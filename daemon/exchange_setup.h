@@ -28,6 +28,10 @@ void AssignExchangeFolderIds(const std::string& my_device, Config* config);
 // of its folders: to-<peer> (send-only) and from-<peer> (receive-only),
 // each shared with that peer alone, and adds the peer to an existing
 // folder that lacks it. Problems are logged; the daemon keeps running.
+// First, the folders of peers no longer configured (to-<name>/from-<name>
+// under exchange_root, exchange folder ids) are removed from Syncthing's
+// configuration (their files stay on disk: the worker retires them,
+// Exchange::RetireRemovedPeers).
 boost::asio::awaitable<void> SetUpExchangeFolders(SyncthingClient& client, const std::string& my_device,
                                                   const Config& config);
 

@@ -1,9 +1,11 @@
 #include "daemon/exchange_status.h"
 
+#include <filesystem>
 #include <map>
 
 #include "lib/archive/archive_db.h"
 #include "lib/exchange/outbox.h"
+#include "lib/import/received_folder.h"
 
 namespace indafoto {
 
@@ -36,6 +38,33 @@ std::vector<PeerStatus> CollectPeerStatus(Instance& instance) {
     out.push_back(p);
   }
   return out;
+}
+
+std::vector<FormerPeerStatus> CollectFormerPeers(const Config& config) {
+  std::vector<FormerPeerStatus> out;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(config.exchange_root, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code e2;
+    const std::string f = it->path().filename().string();
+    if (f.rfind("from-", 0) != 0 || !it->is_directory(e2) || it->is_symlink(e2)) continue;
+    FormerPeerStatus p;
+    p.name = f.substr(5);
+    bool configured = false;
+    for (const Peer& peer : config.peers) configured = configured || peer.name == p.name;
+    if (configured || config.FindSource(p.name)) continue;
+    p.path = it->path().string();
+    (void)WalkReceivedFolder(it->path(), [&](const std::string&) {
+      ++p.not_imported;
+      return true;
+    });
+    out.push_back(p);
+  }
+  return out;
+}
+
+std::string FormerPeerLine(const FormerPeerStatus& p) {
+  return "former peer " + p.name + ": " + std::to_string(p.not_imported) + " file(s) it sent not imported, kept in " +
+         p.path;
 }
 
 std::string PeerStatusLine(const PeerStatus& p) {

@@ -25,6 +25,17 @@ struct PeerStatus {
 
 // Reads only (works on a read-only Instance).
 std::vector<PeerStatus> CollectPeerStatus(Instance& instance);
+
+// A peer removed from the configuration whose from-<name>/ is still there
+// (Exchange::RetireRemovedPeers keeps it while it holds files that were
+// not imported).
+struct FormerPeerStatus {
+  std::string name;
+  std::string path;       // its from-<name>/
+  int64_t not_imported = 0;  // delivered files in it
+};
+std::vector<FormerPeerStatus> CollectFormerPeers(const Config& config);
+std::string FormerPeerLine(const FormerPeerStatus& p);
 // One line of `status` text output.
 std::string PeerStatusLine(const PeerStatus& p);
 

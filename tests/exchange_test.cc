@@ -20,8 +20,9 @@
 #include <memory>
 #include <set>
 
-#include "testing/syncthing_admin.h"
+#include "lib/catalog/manifest_reader.h"
 #include "lib/syncthing/syncthing_client.h"
+#include "testing/syncthing_admin.h"
 #include "testing/child_process.h"
 #include "testing/syncthing_instance.h"
 #include "tests/import_fixture.h"
@@ -87,6 +88,35 @@ bool HasDevice(SyncthingInstance& st, const std::string& device) {
 
 void ConnectionTotals(SyncthingInstance& st, int64_t* in, int64_t* out) {
   REQUIRE(RunSyncthingCall(st.Endpoint(), [&](SyncthingClient& c) { return SyncthingConnectionTotals(c, in, out); }).ok());
+}
+
+// Paths of Syncthing's folders on `st`; false when Syncthing did not answer
+// (it may be busy saving its configuration: polled, so asked again).
+bool FolderPaths(SyncthingInstance& st, std::vector<std::string>* out) {
+  std::vector<SyncthingFolder> folders;
+  Status s = RunSyncthingCall(st.Endpoint(), [&](SyncthingClient& c) { return SyncthingConfigFolders(c, &folders); });
+  if (!s.ok()) {
+    UNSCOPED_INFO("GET /rest/config/folders: " << s.ToString());
+    return false;
+  }
+  out->clear();
+  for (const auto& f : folders) out->push_back(f.path);
+  return true;
+}
+
+// The compression Syncthing on `st` uses for what it sends `device`.
+std::string DeviceCompression(SyncthingInstance& st, const std::string& device) {
+  std::string compression;
+  REQUIRE(RunSyncthingCall(st.Endpoint(), [&](SyncthingClient& c) -> boost::asio::awaitable<Status> {
+            std::string body;
+            Status s = co_await c.Call(boost::beast::http::verb::get, "/rest/config/devices/" + device, "", 30s, &body);
+            rapidjson::Document d;
+            d.Parse(body.c_str());
+            if (s.ok() && d.IsObject() && d.HasMember("compression") && d["compression"].IsString())
+              compression = d["compression"].GetString();
+            co_return s;
+          }).ok());
+  return compression;
 }
 
 class Exchange {
@@ -299,7 +329,11 @@ TEST_CASE("exchange: a pair overlapping 70% converges to the union and deleted i
   for (auto& [name, r] : ratios) {
     INFO(name);
     CHECK(r > 0.9);  // everything new really crossed the network...
-    CHECK(r < 1.5);  // ...about once (today's shared-folder workflow: 3.3x)
+    // ...about once (the shared-folder workflow: 3.3x). Measured 1.052 at
+    // 32 KiB (bench/README.md); the margin is for extra republishes of the
+    // catalog on a slow machine. Smaller images weigh less than their
+    // catalog entries: no bound then.
+    if (FileSize(32 * 1024) >= 32 * 1024) CHECK(r < 1.2);
   }
   // What B received is hardlinked into its archive: its received folder
   // ended empty while the archive keeps the files.
@@ -394,7 +428,8 @@ TEST_CASE("exchange: a mesh of three converges with each image crossing the netw
   for (auto& [name, r] : ratios) {
     INFO(name);
     CHECK(r > 0.9);
-    CHECK(r < 2.0);
+    // The issue's goal for a mesh (measured 1.055-1.060 at 32 KiB).
+    if (FileSize(32 * 1024) >= 32 * 1024) CHECK(r < 1.25);
   }
   ex.StopAll();
 }
@@ -409,12 +444,171 @@ TEST_CASE("exchange: a peer added to a running daemon by SIGHUP is set up and ex
                   120s));
   CHECK_FALSE(HasDevice(a.st, ex.node("B").st.DeviceId()));
   CHECK(ShaSet(a.db()) == a.initial_sha);
+  // A's operator had already added B's device by hand, with Syncthing's
+  // default compression: the daemon leaves that device as it is, and says
+  // how to change it.
+  const std::string b_device = ex.node("B").st.DeviceId();
+  REQUIRE(RunSyncthingCall(a.st.Endpoint(), [&](SyncthingClient& c) {
+            return c.PutDevice(b_device, "{\"deviceID\":\"" + b_device +
+                                             "\",\"name\":\"B by hand\",\"addresses\":[\"dynamic\"],"
+                                             "\"compression\":\"metadata\"}");
+          }).ok());
   ex.AddPeersLater("A");
   ex.WaitConverged(ex.Union());
   ex.CheckInvariants();
   ex.Report("peer added by SIGHUP");
   CHECK(ReadFile(a.log()).find("SIGHUP: configuration reloaded") != std::string::npos);
+  CHECK(DeviceCompression(a.st, b_device) == "metadata");
+  CHECK(ReadFile(a.log()).find("exchange B: its device was already in Syncthing, with compression \"metadata\"; "
+                               "left as it is") != std::string::npos);
   ex.StopAll();
+}
+
+TEST_CASE("exchange: a peer removed from the configuration is retired; nothing sent or received is lost",
+          "[e2e][exchange]") {
+  Exchange ex({{"A", IdRange(1, 200)}, {"B", IdRange(101, 300)}}, 16 * 1024);
+  ex.Start({{"A", "B"}});
+  Node& a = ex.node("A");
+  Node& b = ex.node("B");
+  // B's daemon sets up its folders and publishes its catalog, then stops:
+  // B's Syncthing receives A's images, nobody imports them at B, and A's
+  // outbox for B stays full.
+  const fs::path b_catalog = b.exchange() / "to-A" / ".indafoto-sync" / "manifest.json";
+  REQUIRE(WaitFor([&] {
+    std::string log = ReadFile(b.log());
+    return fs::exists(b_catalog) && log.find("created sendonly Syncthing folder") != std::string::npos &&
+           log.find("created receiveonly Syncthing folder") != std::string::npos;
+  }, 120s));
+  b.daemon.Signal(SIGTERM);
+  REQUIRE(b.daemon.Wait(60s) == 0);
+  // Each side added the other's device with compression "always".
+  CHECK(DeviceCompression(a.st, b.st.DeviceId()) == "always");
+  CHECK(DeviceCompression(b.st, a.st.DeviceId()) == "always");
+  const fs::path to_b = a.exchange() / "to-B", from_b = a.exchange() / "from-B", b_from_a = b.exchange() / "from-A";
+  auto linked_at_a = [&] {
+    return QueryInt(a.dir / "indafoto-syncd-state.db", "SELECT COUNT(*) FROM syncd_outbox WHERE peer = 'B' AND linked = 1");
+  };
+  // A's outbox for B is linked, and B's Syncthing has fetched all of it.
+  {
+    bool sent = WaitFor([&] {
+      int64_t links = linked_at_a();
+      return links > 0 && static_cast<int64_t>(ImageFiles(to_b).size()) == links &&
+             static_cast<int64_t>(ImageFiles(b_from_a).size()) == links;
+    }, kConverge);
+    INFO(ReadFile(a.log()).substr(0, 20000));
+    REQUIRE(sent);
+  }
+  const size_t sent_pending = ImageFiles(b_from_a).size();
+  // A delivery from B that A cannot import: B's catalog does not list it.
+  fs::create_directories(from_b / "stray");
+  std::ofstream(from_b / "stray" / "unknown.jpg") << "not in B's catalog";
+  const size_t a_images = ShaSet(a.db()).size();
+
+  // The operator removes B from A's configuration and reloads.
+  ex.WriteConfig(a, /*with_peers=*/false);
+  a.daemon.Signal(SIGHUP);
+  auto a_has_b_folders = [&] {
+    std::vector<std::string> paths;
+    if (!FolderPaths(a.st, &paths)) return true;  // not known: ask again
+    for (const auto& p : paths)
+      if (p.find("to-B") != std::string::npos || p.find("from-B") != std::string::npos) return true;
+    return false;
+  };
+  {
+    bool retired = WaitFor([&] { return !fs::exists(to_b) && !a_has_b_folders() && linked_at_a() == 0; }, 180s);
+    INFO(ReadFile(a.log()));  // read after the wait: what the daemon did
+    REQUIRE(retired);
+  }
+  CHECK(QueryInt(a.dir / "indafoto-syncd-state.db", "SELECT COUNT(*) FROM syncd_outbox WHERE peer = 'B'") == 0);
+  CHECK(QueryInt(a.dir / "indafoto-syncd-state.db", "SELECT COUNT(*) FROM syncd_exchange_peers WHERE peer = 'B'") == 0);
+  // A's archive lost nothing (the links were links) and kept what B sent.
+  ex.CheckInvariants();
+  CHECK(ShaSet(a.db()).size() >= a_images);  // (B's daemon may have sent a few before it stopped)
+  // What A cannot import stays in from-B; what it imported left it.
+  CHECK(fs::exists(from_b / "stray" / "unknown.jpg"));
+  for (const auto& rel : QueryStrings(a.db(), "SELECT remote_path FROM sync_records WHERE remote_source = 'B' AND "
+                                              "status IN ('imported', 'duplicate', 'merged')"))
+    CHECK_FALSE(fs::exists(from_b / rel));
+  // The removals in to-B did not reach B as deletions: B keeps what it
+  // received and has not imported yet.
+  CHECK(ImageFiles(b_from_a).size() == sent_pending);
+  // `status` no longer lists B; the log says what was done and what is kept.
+  ProcessResult st = RunProcess({BinaryPath("indafoto-syncd"), "status", "--json", "--config", a.config.string()});
+  rapidjson::Document d;
+  d.Parse(st.output.c_str());
+  REQUIRE(d.IsObject());
+  CHECK((!d.HasMember("peers") || d["peers"].Size() == 0));
+  REQUIRE(d.HasMember("former_peers"));
+  REQUIRE(d["former_peers"].Size() == 1);
+  CHECK(std::string(d["former_peers"][0]["name"].GetString()) == "B");
+  CHECK(d["former_peers"][0]["not_imported"].GetInt64() == 1);
+  ProcessResult text = RunProcess({BinaryPath("indafoto-syncd"), "status", "--config", a.config.string()});
+  CHECK(text.output.find("former peer B: 1 file(s) it sent not imported, kept in") != std::string::npos);
+  std::string log = ReadFile(a.log());
+  CHECK(log.find("exchange B: no longer a peer: removed Syncthing folder") != std::string::npos);
+  CHECK(log.find("file(s) it sent were not imported") != std::string::npos);
+  a.daemon.Signal(SIGTERM);
+  CHECK(a.daemon.Wait(60s) == 0);
+}
+
+TEST_CASE("`publish` writes the exchange catalog into every peer's folder, as the daemon does", "[e2e][exchange]") {
+  // No Syncthing needed: publishing is files only.
+  PairOptions o;
+  o.a_count = 20;
+  o.b_count = 5;
+  o.overlap = 0;
+  o.file_size = 1024;
+  ImportFixture f(o, /*write_config=*/false);
+  const std::string alice = "MFZWI3D-BONSGYC-YLTMRWG-C43ENR5-QXGZDMM-FZWI3DP-BONSGYY-LTMRWAD";
+  const std::string bob = "AAAAAAA-BBBBBBB-CCCCCCC-DDDDDDD-EEEEEEE-FFFFFFF-GGGGGGG-HHHHHHH";
+  const std::string peers = R"(, "peers": [{"name": "alice", "device_id": ")" + alice +
+                            R"("}, {"name": "bob", "device_id": ")" + bob + R"("}])";
+  f.WriteConfig(peers);
+  fs::path ex = f.a_dir / ".indafoto-exchange";
+  auto payload_of = [](const fs::path& index, ManifestPayload* p) {
+    std::string text = ReadFile(index);
+    SignedManifest outer;
+    return !text.empty() && ParseSignedManifest(text, &outer).ok() && ParseManifestPayload(outer.payload, p).ok();
+  };
+  auto inode = [](const fs::path& p) {
+    struct stat st;
+    return ::stat(p.c_str(), &st) == 0 ? st.st_ino : 0;
+  };
+
+  ProcessResult r = f.Run("publish");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("exchange manifest") != std::string::npos);
+  CHECK(r.output.find("mirrored into the folder of peer(s): alice, bob") != std::string::npos);
+  const fs::path self_index = ex / "self" / ".indafoto-sync" / "manifest.json";
+  ManifestPayload self;
+  REQUIRE(payload_of(self_index, &self));
+  CHECK(self.image_count == 20);
+  CHECK(self.peers == std::vector<std::string>{bob, alice});  // the exchange members, by device ID
+  for (const std::string peer : {"alice", "bob"}) {
+    INFO(peer);
+    const fs::path index = ex / ("to-" + peer) / ".indafoto-sync" / "manifest.json";
+    ManifestPayload p;
+    REQUIRE(payload_of(index, &p));
+    CHECK(p.sequence == self.sequence);
+    CHECK(inode(index) == inode(self_index));  // a hardlink, as the daemon mirrors it
+    for (const auto& part : p.parts)
+      CHECK(fs::exists(ex / ("to-" + peer) / ".indafoto-sync" / "parts" / part.name));
+  }
+  // With peers and no `publish` object the daemon writes no manifest into
+  // image_root, and neither does the command.
+  CHECK_FALSE(fs::exists(f.a_root() / ".indafoto-sync" / "manifest.json"));
+
+  // `publish.enabled` as well: both places, as the daemon's publish job.
+  f.WriteConfig(peers + R"(, "publish": {"enabled": true})");
+  ProcessResult both = f.Run("publish");
+  INFO(both.output);
+  REQUIRE(both.exit_code == 0);
+  ManifestPayload own;
+  REQUIRE(payload_of(f.a_root() / ".indafoto-sync" / "manifest.json", &own));
+  CHECK(own.image_count == 20);
+  CHECK(own.peers.empty());  // the archive's own manifest names no exchange members
+  CHECK(fs::exists(ex / "to-bob" / ".indafoto-sync" / "manifest.json"));
 }
 
 }  // namespace indafoto

@@ -13,6 +13,7 @@
 #include "lib/catalog/manifest.h"
 #include "lib/catalog/manifest_reader.h"
 #include "lib/catalog/manifest_writer.h"
+#include "lib/import/received_folder.h"
 #include "lib/util/file_util.h"
 #include "lib/util/sha256.h"
 
@@ -50,6 +51,53 @@ std::string AcceptedFingerprint(Database& state, const std::string& source) {
   } catch (const SqliteError&) {
   }
   return "";
+}
+
+// Whether the archive holds the image of the file `file` delivered at
+// `rel` by `source`: its last decision on that path took it (imported,
+// duplicate, merged) and the image's file is `file` itself or has its
+// sha256.
+bool ArchiveHolds(ArchiveDb& archive, const std::string& source, const std::string& rel, const fs::path& file) {
+  std::string stored, sha256;
+  try {
+    Statement q = archive.db().Prepare(
+        "SELECT i.local_path, i.sha256_hash FROM sync_records s JOIN images i ON i.id = s.image_id "
+        "WHERE s.remote_source = ? AND s.remote_path = ? AND s.status IN ('imported', 'duplicate', 'merged') "
+        "ORDER BY s.id DESC LIMIT 1");
+    q.Bind(1, source).Bind(2, rel);
+    if (!q.Step() || q.IsNull(0) || q.IsNull(1)) return false;
+    stored = q.Text(0);
+    sha256 = q.Text(1);
+  } catch (const SqliteError& e) {
+    spdlog::debug("exchange: cannot read sync_records: {}", e.what());
+    return false;
+  }
+  if (stored.empty() || sha256.empty()) return false;
+  const fs::path kept = archive.path_style().ToAbsolute(stored);
+  struct stat a, b;
+  if (::stat(kept.c_str(), &a) != 0 || ::lstat(file.c_str(), &b) != 0 || !S_ISREG(b.st_mode)) return false;
+  if (a.st_dev == b.st_dev && a.st_ino == b.st_ino) return true;
+  FileDigest d;
+  if (!Sha256File(file, &d).ok()) return false;
+  for (char& c : sha256) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return d.sha256 == sha256;
+}
+
+// Removes directories left empty under `root` (deepest first), then `root`
+// itself when empty. Returns the regular files and other entries left.
+int64_t PruneEmptyDirs(const fs::path& root) {
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return 0;
+  std::vector<fs::path> dirs;
+  int64_t files = 0;
+  for (fs::recursive_directory_iterator it(root, fs::directory_options::none, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) dirs.push_back(it->path());
+    else ++files;
+  }
+  for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) ::rmdir(d->c_str());
+  ::rmdir(root.c_str());
+  return files;
 }
 
 }  // namespace
@@ -119,7 +167,10 @@ Status Exchange::Open(Instance* instance, std::unique_ptr<Exchange>* out) {
   return Status::Ok();
 }
 
-Status Exchange::Publish(const Config& config) {
+Status Exchange::Publish(const Config& config, ExchangePublishReport* out) {
+  ExchangePublishReport unused;
+  ExchangePublishReport& rep = out ? *out : unused;
+  rep = ExchangePublishReport();
   if (config.peers.empty()) return Status::Ok();
   PublishOptions o;
   o.database_path = config.database_path;
@@ -131,11 +182,14 @@ Status Exchange::Publish(const Config& config) {
   if (Status s = BannedAuthors(instance_->archive().db(), &o.banned_authors); !s.ok()) return s;
   std::error_code ec;
   fs::create_directories(o.manifest_root, ec);
-  PublishReport report;
-  if (Status s = PublishManifest(o, &report); !s.ok()) return s;
+  if (Status s = PublishManifest(o, &rep.manifest); !s.ok()) return s;
   for (const Peer& p : config.peers) {
-    if (Status s = MirrorManifest(o.manifest_root, ExchangeOutgoingPath(config, p.name)); !s.ok())
+    if (Status s = MirrorManifest(o.manifest_root, ExchangeOutgoingPath(config, p.name)); !s.ok()) {
       spdlog::warn("exchange {}: manifest not mirrored into its folder: {}", p.name, s.ToString());
+      rep.not_mirrored.push_back(p.name);
+    } else {
+      rep.mirrored.push_back(p.name);
+    }
   }
   // Our own catalog, which outboxes are computed from. We wrote it, so no
   // key is pinned; a manifest history that started over (exchange_root
@@ -182,6 +236,87 @@ Status Exchange::RefreshMembers(const Config& config, const std::string& peer) {
       if (Status s = outbox_.SetPeerMembers(peer, payload.peers, payload.banned_authors, fingerprint); !s.ok())
         return s;
     }
+  }
+  return Status::Ok();
+}
+
+Status Exchange::RetireRemovedPeers(const Config& config,
+                                   const std::function<Status(const RemoteSource&)>& import_pass,
+                                   std::vector<RetiredPeer>* retired) {
+  retired->clear();
+  std::set<std::string> configured;
+  for (const Peer& p : config.peers) configured.insert(p.name);
+  std::vector<std::string> known;
+  if (Status s = outbox_.KnownPeers(&known); !s.ok()) return s;
+  std::set<std::string> former;
+  for (const std::string& name : known)
+    if (!configured.count(name)) former.insert(name);
+  // Folders without rows (the state database was lost, or the peer's
+  // catalog never arrived): only those that hold a manifest, as every
+  // exchange folder does until it is retired, so that nothing else under
+  // exchange_root is ever taken for one.
+  std::error_code ec;
+  for (fs::directory_iterator it(config.exchange_root, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code e2;
+    if (!it->is_directory(e2) || it->is_symlink(e2)) continue;
+    const std::string f = it->path().filename().string();
+    std::string name = f.rfind("to-", 0) == 0 ? f.substr(3) : f.rfind("from-", 0) == 0 ? f.substr(5) : "";
+    if (name.empty() || configured.count(name)) continue;
+    if (fs::is_directory(it->path() / std::string(kManifestDirName), e2)) former.insert(name);
+  }
+  for (const std::string& name : former) {
+    RetiredPeer r;
+    r.name = name;
+    // What we sent it. The marker first: a Syncthing that still shares the
+    // folder then refuses to scan it, and no removal below reaches the peer
+    // as a deletion of what it received and has not imported yet.
+    const fs::path out = ExchangeOutgoingPath(config, name);
+    fs::remove_all(out / ".stfolder", ec);
+    if (Status s = outbox_.Retire(name, config.image_root, out, &r.outbox); !s.ok()) return s;
+    fs::remove_all(out / std::string(kManifestDirName), ec);
+    r.outgoing_left = PruneEmptyDirs(out);
+    r.outgoing_removed = !fs::exists(out, ec);
+    // What it sent us.
+    const fs::path in = ExchangeIncomingPath(config, name);
+    const RemoteSource* other = config.FindSource(name);
+    if (fs::is_directory(in, ec) && !other) {
+      RemoteSource src;
+      src.name = name;
+      src.exchange = true;
+      src.received_folder = in;
+      Status s = import_pass(src);
+      r.import_ran = true;
+      if (!s.ok() && !s.IsNotFound())
+        spdlog::warn("exchange {}: last import from {} stopped: {}", name, in.string(), s.ToString());
+      std::vector<std::string> delivered;
+      Status w = WalkReceivedFolder(in, [&](const std::string& rel) {
+        delivered.push_back(rel);
+        return true;
+      });
+      if (!w.ok()) spdlog::warn("exchange {}: cannot list all of {}: {}", name, in.string(), w.ToString());
+      for (const std::string& rel : delivered) {
+        const fs::path file = in / rel;
+        if (ArchiveHolds(instance_->archive(), name, rel, file) && ::unlink(file.c_str()) == 0)
+          ++r.received_removed;
+        else
+          ++r.received_left;
+      }
+      if (r.received_left == 0 && w.ok()) {
+        fs::remove_all(in, ec);  // its manifest and Syncthing's marker: nothing of the archive
+      } else {
+        // Only empty directories go.
+        std::vector<fs::path> dirs;
+        for (fs::recursive_directory_iterator it(in, fs::directory_options::none, ec), end; !ec && it != end;
+             it.increment(ec))
+          if (it->is_directory(ec) && !it->is_symlink(ec)) dirs.push_back(it->path());
+        for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) ::rmdir(d->c_str());
+      }
+    } else if (fs::is_directory(in, ec)) {
+      spdlog::warn("exchange {}: no longer a peer, and its name is now a remote source's: {} is left as it is", name,
+                   in.string());
+    }
+    r.incoming_removed = !fs::exists(in, ec);
+    retired->push_back(r);
   }
   return Status::Ok();
 }

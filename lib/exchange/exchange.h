@@ -18,13 +18,35 @@
 // Not thread-safe: owned by the thread that owns the Instance.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "lib/catalog/manifest_writer.h"
 #include "lib/exchange/outbox.h"
 #include "lib/import/instance.h"
 
 namespace indafoto {
+
+// What Exchange::Publish wrote.
+struct ExchangePublishReport {
+  PublishReport manifest;                 // exchange_root/self/.indafoto-sync
+  std::vector<std::string> mirrored;      // peers whose to-<peer>/ now holds it
+  std::vector<std::string> not_mirrored;  // peers whose folder could not take it (logged)
+};
+
+// What Exchange::RetireRemovedPeers did for one former peer.
+struct RetiredPeer {
+  std::string name;
+  RetireCounts outbox;             // to-<peer>/: links removed, rows dropped
+  bool outgoing_removed = false;   // to-<peer>/ is gone (or never existed)
+  int64_t outgoing_left = 0;       // files left in to-<peer>/ (kept: not links of archive images)
+  bool import_ran = false;         // the last import pass over from-<peer>/ ran
+  int64_t received_removed = 0;    // files of from-<peer>/ removed: the archive holds their image
+  int64_t received_left = 0;       // files of from-<peer>/ kept: not imported (pending, failed, conflict...)
+  bool incoming_removed = false;   // from-<peer>/ is gone (or never existed)
+};
 
 class Exchange {
  public:
@@ -37,8 +59,10 @@ class Exchange {
   const std::string& self_device() const { return self_device_; }
 
   // Publishes, mirrors and reloads our own catalog, then recomputes every
-  // peer's outbox.
-  Status Publish(const Config& config);
+  // peer's outbox (only once self_device is known: `indafoto-syncd
+  // publish` writes the catalogs, the daemon keeps the outboxes). No peers:
+  // nothing. `report` may be null.
+  Status Publish(const Config& config, ExchangePublishReport* report = nullptr);
   // After peer `peer`'s catalog was (re)loaded: reads the exchange members
   // of its manifest, then recomputes every outbox (a peer's catalog also
   // decides who sends what to the others).
@@ -48,6 +72,31 @@ class Exchange {
   // OnPeerCatalog for every peer at once (after a reconcile reloaded
   // their catalogs), then RecomputeAll.
   Status Refresh(const Config& config);
+
+  // Peers no longer in config.peers but still known here (rows in the
+  // exchange tables, or to-<name>/ or from-<name>/ under exchange_root
+  // holding a manifest, .indafoto-sync/):
+  //   to-<name>/    its Syncthing marker (.stfolder) is removed first, so a
+  //                 Syncthing that still shares the folder stops it instead
+  //                 of sending the removals below as deletions; then the
+  //                 outbox links (OutboxStore::Retire: only links of archive
+  //                 files) and our mirrored manifest go, and the folder when
+  //                 nothing else is left in it; the peer's exchange rows are
+  //                 dropped.
+  //   from-<name>/  nothing received is lost: `import_pass` (the daemon's
+  //                 import of one source) runs once more over it as source
+  //                 <name>, with its last catalog; then each file whose
+  //                 image the archive holds (sync_records: imported,
+  //                 duplicate or merged, and the archive's file is that file
+  //                 or has its sha256) is removed, and the folder when none
+  //                 is left. Files not imported stay, and are reported, at
+  //                 every reconcile until the operator deals with them.
+  // Its catalog (whereis/copies: the last known state of that archive) and
+  // its pinned key stay. The Syncthing folders are the daemon's part
+  // (daemon/exchange_setup.h). A name now used by a remote source: its
+  // from-<name>/ is left alone.
+  Status RetireRemovedPeers(const Config& config, const std::function<Status(const RemoteSource&)>& import_pass,
+                            std::vector<RetiredPeer>* retired);
 
   OutboxStore& outbox() { return outbox_; }
 

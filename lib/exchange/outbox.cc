@@ -573,6 +573,63 @@ Status OutboxStore::SyncFiles(const std::string& peer, const fs::path& image_roo
   }
 }
 
+Status OutboxStore::KnownPeers(std::vector<std::string>* out) {
+  out->clear();
+  try {
+    // Every row of the other tables comes with one here (Recompute and
+    // SetPeerMembers write it first, in the same transaction; Retire drops
+    // them together): no scan of the big tables.
+    Statement q = db_->Prepare("SELECT peer FROM syncd_exchange_peers ORDER BY peer");
+    while (q.Step()) out->push_back(q.Text(0));
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+Status OutboxStore::Retire(const std::string& peer, const fs::path& image_root, const fs::path& outbox_dir,
+                           RetireCounts* out) {
+  *out = RetireCounts();
+  try {
+    {
+      Statement q = db_->Prepare("SELECT rel_path FROM syncd_outbox WHERE peer = ? AND linked = 1");
+      q.Bind(1, peer);
+      while (q.Step()) {
+        const std::string rel = q.Text(0);
+        const fs::path link = outbox_dir / rel, original = image_root / rel;
+        struct stat a, b;
+        if (::lstat(link.c_str(), &b) != 0) continue;  // already gone
+        if (S_ISREG(b.st_mode) && ::stat(original.c_str(), &a) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino && ::unlink(link.c_str()) == 0) {
+          ++out->links_removed;
+          RemoveEmptyParents(outbox_dir, link);
+          continue;
+        }
+        ++out->links_kept;
+        spdlog::warn("exchange {}: {} left in place: it is no longer the archive's file {}", peer, link.string(),
+                     original.string());
+      }
+    }
+    Transaction t(*db_);
+    Statement count = db_->Prepare("SELECT COUNT(*) FROM syncd_outbox WHERE peer = ?");
+    count.Bind(1, peer);
+    if (count.Step()) out->rows = count.Int(0);
+    for (const char* table :
+         {"syncd_outbox", "syncd_exchange_peers", "syncd_exchange_links", "syncd_exchange_banned",
+          "syncd_exchange_sent"}) {
+      Statement d = db_->Prepare(std::string("DELETE FROM ") + table + " WHERE peer = ?");
+      d.Bind(1, peer);
+      d.Run();
+    }
+    // The other outboxes' sender choice no longer counts this peer.
+    db_->Exec("UPDATE syncd_exchange_peers SET inputs = NULL");
+    t.Commit();
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
 Status OutboxStore::Stats(const std::string& peer, OutboxStats* out) {
   *out = OutboxStats();
   try {

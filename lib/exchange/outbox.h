@@ -80,6 +80,13 @@ struct OutboxStats {
   int64_t sent = 0;      // total that left the outbox because the peer listed them
 };
 
+// What OutboxStore::Retire did.
+struct RetireCounts {
+  int64_t links_removed = 0;  // outbox hardlinks removed (the archive keeps its copy)
+  int64_t links_kept = 0;     // recorded links left in place: no longer the archive's file
+  int64_t rows = 0;           // outbox rows dropped
+};
+
 class OutboxStore {
  public:
   // Creates the exchange tables in the state database `db` (caller-owned,
@@ -117,6 +124,17 @@ class OutboxStore {
                    const std::filesystem::path& outbox_dir, OutboxChange* change);
 
   Status Stats(const std::string& peer, OutboxStats* out);
+
+  // Every peer the exchange tables hold rows of (sorted; from
+  // syncd_exchange_peers, which has a row for each).
+  Status KnownPeers(std::vector<std::string>* out);
+  // For a peer no longer configured: removes from `outbox_dir` each link
+  // the queue recorded that is still the same file as `image_root/<path>`
+  // (never anything else: a link whose archive file is gone is the last
+  // copy, and stays), removes the empty directories left, then drops every
+  // row of `peer` from the exchange tables, in one transaction.
+  Status Retire(const std::string& peer, const std::filesystem::path& image_root,
+                const std::filesystem::path& outbox_dir, RetireCounts* out);
 
  private:
   Database* db_ = nullptr;

@@ -307,6 +307,55 @@ TEST_CASE("a recompute with no catalog changed and nothing waiting is skipped", 
   CHECK_FALSE(c.unchanged);
 }
 
+TEST_CASE("a peer no longer configured: its outbox links go, the archive keeps its files, its rows are dropped",
+          "[exchange]") {
+  Fixture f;
+  f.Load(kSelfCatalog, Imgs(0, 6));
+  f.Load("bob", Imgs(0, 2));  // bob lacks 2..5
+  f.Load("carol", Imgs(0, 6));
+  OutboxChange c = f.Recompute(kBob);
+  REQUIRE(c.queued == 4);
+  fs::path root = f.dir.path() / "archive", out = f.dir.path() / "to-bob";
+  for (int i = 0; i < 6; ++i) {
+    fs::create_directories((root / Img(i).rel_path).parent_path());
+    std::ofstream(root / Img(i).rel_path) << "image " << i;
+  }
+  REQUIRE(f.outbox.SyncFiles("bob", root, out, &c).ok());
+  REQUIRE(c.linked == 4);
+  (void)f.Recompute(kCarol);
+  std::vector<std::string> known;
+  REQUIRE(f.outbox.KnownPeers(&known).ok());
+  CHECK(known == std::vector<std::string>{"bob", "carol"});
+  // Image 2's archive file was replaced since it was linked (another
+  // inode): the link is then the only copy of those bytes, and stays.
+  fs::remove(root / Img(2).rel_path);
+  std::ofstream(root / Img(2).rel_path) << "image 2, rewritten";
+
+  RetireCounts r;
+  REQUIRE(f.outbox.Retire("bob", root, out, &r).ok());
+  CHECK(r.links_removed == 3);
+  CHECK(r.links_kept == 1);
+  CHECK(r.rows == 4);
+  CHECK(fs::exists(out / Img(2).rel_path));
+  for (int i = 3; i < 6; ++i) {
+    INFO(i);
+    CHECK_FALSE(fs::exists(out / Img(i).rel_path));
+    CHECK(fs::exists(root / Img(i).rel_path));  // the archive's copy
+  }
+  for (const char* table : {"syncd_outbox", "syncd_exchange_peers", "syncd_exchange_links", "syncd_exchange_banned",
+                            "syncd_exchange_sent"}) {
+    Statement q = f.db.Prepare(std::string("SELECT COUNT(*) FROM ") + table + " WHERE peer = 'bob'");
+    REQUIRE(q.Step());
+    INFO(table);
+    CHECK(q.Int(0) == 0);
+  }
+  REQUIRE(f.outbox.KnownPeers(&known).ok());
+  CHECK(known == std::vector<std::string>{"carol"});
+  // Retiring again finds nothing to do.
+  REQUIRE(f.outbox.Retire("bob", root, out, &r).ok());
+  CHECK(r.links_removed + r.links_kept + r.rows == 0);
+}
+
 }  // namespace indafoto
 
 namespace indafoto {
