@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "testing/list_catalog_reader.h"
 #include "testing/temp_dir.h"
 
 namespace indafoto {
@@ -17,31 +18,6 @@ int64_t EntriesOf(CatalogStore& store, const std::string& source) {
 }  // namespace
 
 namespace {
-
-// A catalog source held in memory: the store's behaviour does not depend
-// on where entries come from (manifest and remote db readers have their own
-// tests).
-class ListReader : public CatalogReader {
- public:
-  ListReader(std::string fingerprint, std::vector<RemoteImage> entries, bool fail_at_end = false)
-      : fingerprint_(std::move(fingerprint)), entries_(std::move(entries)), fail_at_end_(fail_at_end) {}
-  Status Fingerprint(std::string* out) override {
-    *out = fingerprint_;
-    return Status::Ok();
-  }
-  Status ReadAll(const std::function<Status(const RemoteImage&)>& sink) override {
-    for (const RemoteImage& e : entries_) {
-      if (Status s = sink(e); !s.ok()) return s;
-    }
-    return fail_at_end_ ? Status::Corrupt("truncated") : Status::Ok();
-  }
-  std::string Describe() const override { return "list " + fingerprint_; }
-
- private:
-  std::string fingerprint_;
-  std::vector<RemoteImage> entries_;
-  bool fail_at_end_;
-};
 
 RemoteImage Entry(const std::string& rel, const std::string& title, std::vector<std::string> tags = {}) {
   RemoteImage e;
@@ -68,7 +44,7 @@ TEST_CASE("a reload notes exactly the entries whose record changed", "[catalog]"
   REQUIRE(CatalogStore::Open(&db, &store).ok());
   bool changed = false;
 
-  ListReader v1("v1", {Entry("a/0/1.jpg", "one"), Entry("b/0/2.jpg", "two"), Entry("c/0/3.jpg", "three")});
+  ListCatalogReader v1("v1", {Entry("a/0/1.jpg", "one"), Entry("b/0/2.jpg", "two"), Entry("c/0/3.jpg", "three")});
   REQUIRE(store.Load("peer", v1, &changed).ok());
   CHECK(changed);
   CHECK(EntriesOf(store, "peer") == 3);
@@ -79,7 +55,7 @@ TEST_CASE("a reload notes exactly the entries whose record changed", "[catalog]"
   CHECK_FALSE(changed);
 
   // v2: a unchanged, b got a tag, c is gone, d is new, d listed twice.
-  ListReader v2("v2", {Entry("a/0/1.jpg", "one"), Entry("b/0/2.jpg", "two", {"new tag"}), Entry("d/0/4.jpg", "four"),
+  ListCatalogReader v2("v2", {Entry("a/0/1.jpg", "one"), Entry("b/0/2.jpg", "two", {"new tag"}), Entry("d/0/4.jpg", "four"),
                        Entry("d/0/4.jpg", "second listing")});
   REQUIRE(store.Load("peer", v2, &changed).ok());
   CHECK(changed);
@@ -93,7 +69,7 @@ TEST_CASE("a reload notes exactly the entries whose record changed", "[catalog]"
   CHECK(got.tags == std::vector<std::string>{"new tag"});
 
   // A load that fails part way keeps everything as it was, changes included.
-  ListReader broken("v3", {Entry("a/0/1.jpg", "changed"), Entry("e/0/5.jpg", "five")}, /*fail_at_end=*/true);
+  ListCatalogReader broken("v3", {Entry("a/0/1.jpg", "changed"), Entry("e/0/5.jpg", "five")}, /*fail_at_end=*/true);
   CHECK_FALSE(store.Load("peer", broken, &changed).ok());
   CHECK(EntriesOf(store, "peer") == 3);
   CHECK(Changed(store) == std::vector<std::string>{"b/0/2.jpg"});
@@ -104,10 +80,10 @@ TEST_CASE("a reload notes exactly the entries whose record changed", "[catalog]"
   CHECK(Changed(store).empty());
 
   // A change to an entry that a later load drops is dropped with it.
-  ListReader v4("v4", {Entry("a/0/1.jpg", "one, edited"), Entry("d/0/4.jpg", "four")});
+  ListCatalogReader v4("v4", {Entry("a/0/1.jpg", "one, edited"), Entry("d/0/4.jpg", "four")});
   REQUIRE(store.Load("peer", v4, &changed).ok());
   CHECK(Changed(store) == std::vector<std::string>{"a/0/1.jpg"});
-  ListReader v5("v5", {Entry("d/0/4.jpg", "four")});
+  ListCatalogReader v5("v5", {Entry("d/0/4.jpg", "four")});
   REQUIRE(store.Load("peer", v5, &changed).ok());
   CHECK(Changed(store).empty());
   CHECK(EntriesOf(store, "peer") == 1);
@@ -119,11 +95,11 @@ namespace indafoto {
 
 namespace {
 
-// A ListReader that carries a publisher sequence, as a manifest does.
-class SequencedReader : public ListReader {
+// A ListCatalogReader that carries a publisher sequence, as a manifest does.
+class SequencedReader : public ListCatalogReader {
  public:
   SequencedReader(uint64_t sequence, std::string fingerprint, std::vector<RemoteImage> entries)
-      : ListReader(std::move(fingerprint), std::move(entries)), sequence_(sequence) {}
+      : ListCatalogReader(std::move(fingerprint), std::move(entries)), sequence_(sequence) {}
   std::optional<uint64_t> Sequence() const override { return sequence_; }
 
  private:
@@ -153,7 +129,7 @@ TEST_CASE("catalogs only move forward; ForgetSequence starts over", "[catalog]")
   CHECK(EntriesOf(store, "peer") == 2);
 
   // A catalog without a sequence (a remote db) keeps the accepted one.
-  ListReader db_copy("remote-db", {Entry("a/0/1.jpg", "one")});
+  ListCatalogReader db_copy("remote-db", {Entry("a/0/1.jpg", "one")});
   REQUIRE(store.Load("peer", db_copy, &changed).ok());
   CHECK(store.Load("peer", v1, &changed).code() == Status::Code::kCorrupt);
 

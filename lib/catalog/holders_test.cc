@@ -4,31 +4,12 @@
 
 #include "lib/archive/crawler_schema.h"
 #include "lib/catalog/catalog.h"
+#include "testing/list_catalog_reader.h"
 #include "testing/temp_dir.h"
 
 namespace indafoto {
 
 namespace {
-
-class ListReader : public CatalogReader {
- public:
-  ListReader(std::string fingerprint, std::vector<RemoteImage> entries)
-      : fingerprint_(std::move(fingerprint)), entries_(std::move(entries)) {}
-  Status Fingerprint(std::string* out) override {
-    *out = fingerprint_;
-    return Status::Ok();
-  }
-  Status ReadAll(const std::function<Status(const RemoteImage&)>& sink) override {
-    for (const RemoteImage& e : entries_)
-      if (Status s = sink(e); !s.ok()) return s;
-    return Status::Ok();
-  }
-  std::string Describe() const override { return "list"; }
-
- private:
-  std::string fingerprint_;
-  std::vector<RemoteImage> entries_;
-};
 
 std::string Sha(char c) { return std::string(64, c); }
 
@@ -65,7 +46,7 @@ struct Fixture {
     q.Run();
   }
   void Catalog(const std::string& source, std::vector<RemoteImage> entries) {
-    ListReader reader(source + std::to_string(entries.size()), std::move(entries));
+    ListCatalogReader reader(source + std::to_string(entries.size()), std::move(entries));
     bool changed = false;
     REQUIRE(store.Load(source, reader, &changed).ok());
   }

@@ -10,6 +10,7 @@
 #include "lib/catalog/catalog.h"
 #include "lib/exchange/exchange_ids.h"
 #include "testing/archive_checks.h"
+#include "testing/list_catalog_reader.h"
 #include "testing/temp_dir.h"
 
 namespace indafoto {
@@ -17,27 +18,6 @@ namespace indafoto {
 namespace fs = std::filesystem;
 
 namespace {
-
-class ListReader : public CatalogReader {
- public:
-  ListReader(std::string fingerprint, std::vector<RemoteImage> entries)
-      : fingerprint_(std::move(fingerprint)), entries_(std::move(entries)) {}
-  Status Fingerprint(std::string* out) override {
-    *out = fingerprint_;
-    return Status::Ok();
-  }
-  Status ReadAll(const std::function<Status(const RemoteImage&)>& sink) override {
-    for (const RemoteImage& e : entries_) {
-      if (Status s = sink(e); !s.ok()) return s;
-    }
-    return Status::Ok();
-  }
-  std::string Describe() const override { return "list " + fingerprint_; }
-
- private:
-  std::string fingerprint_;
-  std::vector<RemoteImage> entries_;
-};
 
 std::string Sha(int i) {
   std::string s = std::to_string(i);
@@ -75,7 +55,7 @@ struct Fixture {
     REQUIRE(OutboxStore::Open(&db, &outbox).ok());
   }
   void Load(const std::string& source, std::vector<RemoteImage> entries) {
-    ListReader r("v" + std::to_string(++loads), std::move(entries));
+    ListCatalogReader r("v" + std::to_string(++loads), std::move(entries));
     bool changed = false;
     REQUIRE(catalog.Load(source, r, &changed).ok());
   }
