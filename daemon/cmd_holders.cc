@@ -38,6 +38,19 @@ void NullableString(W& w, const std::string& s) {
   else String(w, s);
 }
 
+// The members that name a local image, in `whereis` and `copies` alike.
+template <typename W>
+void LocalImageMembers(W& w, const LocalImageRef& r) {
+  w.Key("id");
+  w.Int64(r.id);
+  w.Key("sha256");
+  NullableString(w, r.sha256);
+  w.Key("url");
+  NullableString(w, r.url);
+  w.Key("local_path");
+  NullableString(w, r.local_path);
+}
+
 // Whether the local row's file is where the row says (a row does not make
 // a copy: a missing file is for `verify --repair`).
 bool FilePresent(Instance& inst, const std::string& local_path) {
@@ -86,14 +99,7 @@ int RunWhereis(const CommandLine& cl) {
     j.StartArray();
     for (const LocalImageRef& r : w.local) {
       j.StartObject();
-      j.Key("id");
-      j.Int64(r.id);
-      j.Key("sha256");
-      NullableString(j, r.sha256);
-      j.Key("url");
-      NullableString(j, r.url);
-      j.Key("local_path");
-      NullableString(j, r.local_path);
+      LocalImageMembers(j, r);
       j.Key("file_present");
       j.Bool(FilePresent(*inst, r.local_path));
       j.EndObject();
@@ -175,14 +181,7 @@ int RunCopies(const CommandLine& cl) {
         options,
         [&](const LocalImageRef& img, int64_t n, const std::vector<std::string>& held_by) {
           j.StartObject();
-          j.Key("id");
-          j.Int64(img.id);
-          j.Key("sha256");
-          NullableString(j, img.sha256);
-          j.Key("url");
-          NullableString(j, img.url);
-          j.Key("local_path");
-          NullableString(j, img.local_path);
+          LocalImageMembers(j, img);
           j.Key("holders");
           j.Int64(n);
           j.Key("held_by");
