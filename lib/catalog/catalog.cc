@@ -141,16 +141,16 @@ Status CatalogStore::Load(const std::string& source, CatalogReader& reader, bool
       // Listed already by this version: earlier in this load, or in a part
       // kept from the last one.
       bool listed_twice = existed && (find.Int(1) == generation || (!find.IsNull(4) && kept.count(find.Text(4))));
-      if (existed && !same && !listed_twice) {
+      const bool replaced = existed && !same && !listed_twice;
+      if (replaced) {
         note_removed.Bind(1, source).Bind(2, generation).Bind(3, img.rel_path);
         if (find.IsNull(2)) note_removed.BindNull(4);
         else note_removed.Bind(4, find.Text(2));
         if (find.IsNull(3)) note_removed.BindNull(5);
         else note_removed.Bind(5, find.Text(3));
-        find.Reset();  // done reading before either table is written
-        note_removed.Run();
       }
-      find.Reset();
+      find.Reset();  // done reading before either table is written
+      if (replaced) note_removed.Run();
       if (listed_twice) {
         ++duplicates;
         return Status::Ok();
