@@ -19,6 +19,7 @@
 
 #include "lib/catalog/manifest_reader.h"
 #include "lib/catalog/manifest_writer.h"
+#include "lib/catalog/part_file.h"
 #include "lib/util/sqlite.h"
 #include "testing/archive_generator.h"
 #include "testing/temp_dir.h"
@@ -159,8 +160,20 @@ int main(int argc, char** argv) {
     if (!Check(ParseManifestPayload(outer.payload, &payload), "payload")) return 1;
     int n = 0;
     for (const ManifestPart& part : payload.parts) {
-      const std::string text = ReadFile(dir / std::string(kPartsDirName) / part.name);
-      if (n == 0) WriteFile(corpus / "manifest_part" / "part_0.jsonl", text);
+      const std::string stored = ReadFile(dir / std::string(kPartsDirName) / part.name);
+      std::string text;
+      PartLineReader reader(payload.version, kMaxEntryLineBytes);
+      if (!Check(reader.Feed(stored.data(), stored.size(),
+                             [&](std::string_view line) {
+                               text += std::string(line) + "\n";
+                               return Status::Ok();
+                             }),
+                 "inflate part"))
+        return 1;
+      if (n == 0) {
+        WriteFile(corpus / "manifest_part" / "part_0.jsonl", text);
+        WriteFile(corpus / "manifest_part" / "part_0.jsonl.deflate", stored);
+      }
       for (size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1)
         WriteFile(corpus / "manifest_part" / ("entry_" + std::to_string(n++) + ".jsonl"),
                   text.substr(at, nl + 1 - at));

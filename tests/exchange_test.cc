@@ -25,6 +25,7 @@
 #include "testing/syncthing_admin.h"
 #include "testing/child_process.h"
 #include "testing/syncthing_instance.h"
+#include "testing/written_bytes.h"
 #include "tests/import_fixture.h"
 
 namespace indafoto {
@@ -160,6 +161,10 @@ class Exchange {
       peers_[b].push_back(&node(a));
     }
     for (auto& n : nodes_) WriteConfig(*n, !later.count(n->name));
+    // What Syncthing writes into each node's received folders, from now on.
+    std::vector<std::string> prefixes;
+    for (auto& n : nodes_) prefixes.push_back(ReceivedPrefix(*n));
+    if (Status s = written_.Start(tmp_.path(), prefixes); !s.ok()) written_unavailable_ = s.ToString();
     for (auto& n : nodes_)
       REQUIRE(n->daemon.Start({BinaryPath("indafoto-syncd"), "run", "--config", n->config.string()}, n->log()));
     for (auto& n : nodes_)
@@ -260,6 +265,9 @@ class Exchange {
     return total;
   }
 
+  // Every received folder of `n` (<exchange>/from-<peer>/...).
+  static std::string ReceivedPrefix(Node& n) { return fs::absolute(n.exchange()).string() + "/from-"; }
+
   // Prints and returns, per node, network bytes received / bytes of new images.
   std::map<std::string, double> Report(const std::string& label) {
     std::map<std::string, double> ratios;
@@ -284,6 +292,20 @@ class Exchange {
                   "(sent %lld); %lld images delivered although already held; peers' catalogs now %lld bytes\n",
                   label.c_str(), n->name.c_str(), static_cast<long long>(in), static_cast<long long>(fresh), ratio,
                   static_cast<long long>(out), static_cast<long long>(twice), static_cast<long long>(catalogs));
+      if (written_unavailable_.empty()) {
+        int64_t written = written_.Bytes(ReceivedPrefix(*n));
+        std::printf("exchange %s: node %s: Syncthing wrote %lld bytes into its received folders: %.3fx the new "
+                    "images\n",
+                    label.c_str(), n->name.c_str(), static_cast<long long>(written),
+                    fresh > 0 ? static_cast<double>(written) / static_cast<double>(fresh) : 0.0);
+        // Each new image written once, plus the catalogs (generous bound,
+        // as for the network).
+        if (fresh > 0) CHECK(written >= fresh);
+        if (fresh > 0 && FileSize(32 * 1024) >= 32 * 1024) CHECK(written < fresh * 12 / 10);
+      } else {
+        std::printf("exchange %s: bytes written into received folders not measured: %s\n", label.c_str(),
+                    written_unavailable_.c_str());
+      }
       ratios[n->name] = ratio;
       // Each image crosses once: an image delivered to a node that already
       // held it is what a second sender costs (generous bound).
@@ -310,6 +332,8 @@ class Exchange {
 
  private:
   TempDir tmp_;
+  WrittenBytes written_;
+  std::string written_unavailable_;  // why written_ counts nothing, if so
   std::vector<std::unique_ptr<Node>> nodes_;
   std::map<std::string, std::vector<Node*>> peers_;
 };

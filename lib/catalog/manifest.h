@@ -3,8 +3,11 @@
 // docs/manifest.md is the normative description; keep the two in step.
 //
 //   <shared folder>/.indafoto-sync/manifest.json         signed index
-//   <shared folder>/.indafoto-sync/parts/<k>-<h16>.jsonl  entries, one JSON
-//                                                        object per line
+//   <shared folder>/.indafoto-sync/parts/<k>-<h16>.jsonl.deflate
+//                                                        entries, one JSON
+//                                                        object per line,
+//                                                        DEFLATE-compressed
+//                                                        (lib/catalog/part_file.h)
 //
 // The index names every part with its size, entry count and SHA-256, and
 // the index is signed with the publisher's Ed25519 key, so one signature
@@ -24,13 +27,14 @@ namespace indafoto {
 
 // Value of the outer "format" member; anything else is not our manifest.
 inline constexpr std::string_view kManifestFormat = "indafoto-syncd-manifest";
-// The payload version this code writes and the only one it reads.
-inline constexpr int64_t kManifestVersion = 1;
+// The payload version this code writes (2: compressed parts), and the
+// oldest it still reads (1: plain parts, written before 2026-12).
+inline constexpr int64_t kManifestVersion = 2;
+inline constexpr int64_t kOldestManifestVersion = 1;
 
 inline constexpr std::string_view kManifestDirName = ".indafoto-sync";
 inline constexpr std::string_view kManifestFileName = "manifest.json";
 inline constexpr std::string_view kPartsDirName = "parts";
-inline constexpr std::string_view kPartSuffix = ".jsonl";
 
 // Temporary files start with Syncthing's own temp prefix, which its scanner
 // always skips, so a half-written file is never announced to peers. The
@@ -49,9 +53,9 @@ inline constexpr size_t kMaxEntryLineBytes = size_t{16} << 20;  // one entry
 
 // One part as the index describes it.
 struct ManifestPart {
-  std::string name;    // file name inside parts/, e.g. "12-0123456789abcdef.jsonl"
-  std::string sha256;  // lowercase hex SHA-256 of the whole file
-  int64_t size = 0;    // bytes
+  std::string name;    // file name inside parts/, e.g. "12-0123456789abcdef.jsonl.deflate"
+  std::string sha256;  // lowercase hex SHA-256 of the whole file (as stored)
+  int64_t size = 0;    // bytes of the file (as stored)
   int64_t count = 0;   // entries (lines)
 
   bool operator==(const ManifestPart& o) const {

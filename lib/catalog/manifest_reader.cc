@@ -21,6 +21,7 @@
 #include "lib/util/file_util.h"
 #include "lib/archive/crawler_schema.h"
 #include "lib/archive/layout.h"
+#include "lib/catalog/part_file.h"
 #include "lib/catalog/publisher_key.h"
 #include "lib/util/sha256.h"
 #include "lib/util/unique_fd.h"
@@ -159,9 +160,9 @@ std::string RepeatedMember(const rapidjson::Value& o) {
   return std::string();
 }
 
-bool IsPartName(std::string_view name) {
-  return IsSafeFileName(name) && name.front() != '.' && name.size() > kPartSuffix.size() &&
-         name.substr(name.size() - kPartSuffix.size()) == kPartSuffix &&
+bool IsPartName(std::string_view name, std::string_view suffix) {
+  return IsSafeFileName(name) && name.front() != '.' && name.size() > suffix.size() &&
+         name.substr(name.size() - suffix.size()) == suffix &&
          std::none_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
 }
 
@@ -243,13 +244,16 @@ Status ParseManifestPayload(std::string_view text, ManifestPayload* out) {
     return Status::Corrupt("payload repeats member '" + Printable(rep) + "'");
   ManifestPayload p;
   if (!GetInt64(d, "version", &p.version)) return Status::Corrupt("payload has no integer 'version'");
+  const std::string known =
+      "versions " + std::to_string(kOldestManifestVersion) + " to " + std::to_string(kManifestVersion);
   if (p.version > kManifestVersion)
     return Status::Corrupt("manifest version " + std::to_string(p.version) +
-                           " is from the future: this indafoto-syncd reads version " +
-                           std::to_string(kManifestVersion) + " only; upgrade indafoto-syncd to read it");
-  if (p.version != kManifestVersion)
-    return Status::Corrupt("unknown manifest version " + std::to_string(p.version) +
-                           "; this indafoto-syncd reads version " + std::to_string(kManifestVersion));
+                           " is from the future: this indafoto-syncd reads " + known +
+                           " only; upgrade indafoto-syncd to read it");
+  if (p.version < kOldestManifestVersion)
+    return Status::Corrupt("unknown manifest version " + std::to_string(p.version) + "; this indafoto-syncd reads " +
+                           known);
+  const std::string_view suffix = PartSuffix(p.version);
   if (!d.HasMember("sequence") || !d["sequence"].IsUint64())
     return Status::Corrupt("payload has no non-negative integer 'sequence'");
   p.sequence = d["sequence"].GetUint64();
@@ -268,9 +272,9 @@ Status ParseManifestPayload(std::string_view text, ManifestPayload* out) {
     ManifestPart part;
     if (!j.HasMember("name") || !j["name"].IsString()) return Status::Corrupt(where + " has no string 'name'");
     part.name.assign(j["name"].GetString(), j["name"].GetStringLength());
-    if (!IsPartName(part.name))
-      return Status::Corrupt(where + " name '" + Printable(part.name) +
-                             "' is not a plain file name ending in .jsonl");
+    if (!IsPartName(part.name, suffix))
+      return Status::Corrupt(where + " name '" + Printable(part.name) + "' is not a plain file name ending in " +
+                             std::string(suffix));
     if (!names.insert(part.name).second) return Status::Corrupt(where + " repeats part name " + part.name);
     if (!j.HasMember("sha256") || !j["sha256"].IsString() ||
         !IsSha256Hex(std::string_view(j["sha256"].GetString(), j["sha256"].GetStringLength())))
@@ -394,7 +398,6 @@ Status ManifestReader::ReadParts(const std::function<bool(const std::string& par
                    "part " + part.name + " named by the index is missing (not received yet, or deleted); will retry");
   }
   std::vector<char> buf(kReadChunk);
-  std::string line;
   for (size_t i = 0; i < payload.parts.size(); ++i) {
     if (skip[i]) continue;
     const ManifestPart& part = payload.parts[i];
@@ -433,47 +436,42 @@ Status ManifestReader::ReadParts(const std::function<bool(const std::string& par
                                                  " (altered, or not fully synced)");
     }
 
-    // Pass 2: parse and hand over line by line, hashing again.
+    // Pass 2: parse and hand over line by line (inflating a version 2
+    // part), hashing the file's bytes again.
     if (::lseek(fd.get(), 0, SEEK_SET) != 0) return Error(Status::Code::kIoError, where + ": seek failed");
     Sha256Stream h;
-    int64_t line_no = 0;
-    line.clear();
+    PartLineReader lines(payload.version, kMaxEntryLineBytes);
+    // A sink failure is passed on as it is; a problem of the part gets
+    // the part's name (and the line's number) in front.
+    Status sink_failure;
+    auto on_line = [&](std::string_view line) -> Status {
+      const int64_t line_no = lines.lines();
+      if (line_no > part.count)
+        return Status::Corrupt("holds more than the " + std::to_string(part.count) + " entries the index says");
+      RemoteImage img;
+      if (Status e = ParseManifestEntryLine(line, &img); !e.ok())
+        return Status::Corrupt("line " + std::to_string(line_no) + ": " + e.message());
+      if (Status e = sink(part.sha256, img); !e.ok()) {
+        sink_failure = e;
+        return e;
+      }
+      return Status::Ok();
+    };
     for (;;) {
       ssize_t n = ::read(fd.get(), buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return Error(Status::FromErrno(errno, "").code(), where + ": read failed");
       if (n == 0) break;
       h.Update(buf.data(), static_cast<size_t>(n));
-      const char* p = buf.data();
-      const char* end = p + n;
-      while (p < end) {
-        const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
-        size_t take = static_cast<size_t>((nl ? nl : end) - p);
-        if (line.size() + take > kMaxEntryLineBytes)
-          return Error(Status::Code::kCorrupt, where + " line " + std::to_string(line_no + 1) + " is longer than " +
-                                                   std::to_string(kMaxEntryLineBytes) + " bytes");
-        line.append(p, take);
-        p += take;
-        if (!nl) break;
-        ++p;  // the newline
-        ++line_no;
-        const std::string at = where + " line " + std::to_string(line_no);
-        if (line_no > part.count)
-          return Error(Status::Code::kCorrupt, where + " holds more than the " + std::to_string(part.count) +
-                                                   " entries the index says");
-        RemoteImage img;
-        std::string error;
-        if (Status e = ParseManifestEntryLine(line, &img); !e.ok()) return Error(Status::Code::kCorrupt, at + ": " + e.message());
-        if (s = sink(part.sha256, img); !s.ok()) return s;
-        line.clear();
+      if (s = lines.Feed(buf.data(), static_cast<size_t>(n), on_line); !s.ok()) {
+        if (!sink_failure.ok()) return sink_failure;
+        return Error(Status::Code::kCorrupt, where + " " + s.message());
       }
     }
-    if (!line.empty())
-      return Error(Status::Code::kCorrupt, where + " ends inside line " + std::to_string(line_no + 1) +
-                                               " (no final newline)");
-    if (line_no != part.count)
-      return Error(Status::Code::kCorrupt, where + " holds " + std::to_string(line_no) + " entries, the index says " +
-                                               std::to_string(part.count));
+    if (s = lines.Finish(); !s.ok()) return Error(Status::Code::kCorrupt, where + " " + s.message());
+    if (lines.lines() != part.count)
+      return Error(Status::Code::kCorrupt, where + " holds " + std::to_string(lines.lines()) +
+                                               " entries, the index says " + std::to_string(part.count));
     if (h.FinishHex() != part.sha256)
       return Error(Status::Code::kCorrupt, where + " changed while being read");
   }

@@ -13,7 +13,8 @@
 //      the first verified manifest pins it);
 //   5. each part in index order, in two streaming passes over one open file:
 //      first its size and SHA-256 against the index, and only when both
-//      match, a second pass that parses line by line, checks each entry
+//      match, a second pass that inflates it (version 2, part_file.h),
+//      parses line by line, checks each entry
 //      (JSON, safe relative path, 64-hex sha256, size) and hands it to the
 //      sink, hashing again so a file changed between the passes is caught.
 // A tampered, truncated or missing part therefore fails before any of its
@@ -28,7 +29,8 @@
 // Errors: Status::Corrupt (or NotFound for a missing manifest/part, IoError
 // for read failures) whose message starts with Describe() and names the
 // part and line: "manifest of source S in DIR: part 3-0123456789abcdef.jsonl
-// line 17: path '../x' is not a safe relative path".
+// line 17: path '../x' is not a safe relative path" (the part's name ends in
+// .jsonl.deflate in a version 2 manifest).
 #pragma once
 
 #include <filesystem>
@@ -50,9 +52,9 @@ bool HasManifest(const std::filesystem::path& received_folder);
 // Parses manifest.json's outer object. Corrupt (with the reason) when it is
 // not JSON, not an object, not our format, or lacks a string member.
 Status ParseSignedManifest(std::string_view text, SignedManifest* out);
-// Parses and checks the payload. A version other than kManifestVersion is
-// refused; a newer one with a message saying which version this reader
-// supports.
+// Parses and checks the payload. A version outside kOldestManifestVersion
+// to kManifestVersion is refused; a newer one with a message saying which
+// versions this reader supports.
 Status ParseManifestPayload(std::string_view text, ManifestPayload* out);
 // Parses and checks one entry line of a part (without its newline): JSON,
 // safe relative path outside .indafoto-sync/, 64-hex sha256, size; then

@@ -6,6 +6,7 @@
 
 #include "lib/catalog/key_pins.h"
 #include "lib/catalog/manifest_writer.h"
+#include "lib/catalog/part_file.h"
 #include "lib/catalog/publisher_key.h"
 #include "lib/util/sha256.h"
 #include "testing/temp_dir.h"
@@ -94,6 +95,20 @@ struct Fixture {
 
   // Writes manifest.json for an arbitrary payload text, signed by `key`.
   void WriteIndex(const std::string& payload) { WriteFile(IndexPath(), SignManifest(payload, key)); }
+
+  // A manifest of `version` with one part of exactly `bytes` (holding
+  // `count` entries), correctly signed and hashed: what a publisher that
+  // encodes its part wrongly, or a hostile one, sends.
+  void WriteOnePart(int64_t version, const std::string& bytes, int64_t count) {
+    const std::string sha = Sha256Hex(bytes);
+    const std::string name = "0-" + sha.substr(0, 16) + std::string(PartSuffix(version));
+    WriteFile(folder / ".indafoto-sync" / "parts" / name, bytes);
+    WriteIndex("{\"version\":" + std::to_string(version) +
+               ",\"sequence\":1,\"generated_at\":\"2026-12-02T00:00:00Z\",\"image_count\":" +
+               std::to_string(count) + ",\"parts\":[{\"name\":\"" + name + "\",\"sha256\":\"" + sha +
+               "\",\"size\":" + std::to_string(bytes.size()) + ",\"count\":" + std::to_string(count) + "}]}");
+    part_names = {name};
+  }
 };
 
 }  // namespace
@@ -139,7 +154,7 @@ TEST_CASE("reader rejects a tampered part before passing on its entries", "[mani
   Fixture f;
   f.Publish({{Entry("A/0/a.jpg")}, {Entry("B/0/b.jpg"), Entry("B/0/c.jpg")}});
   std::string bytes = ReadFile(f.PartPath(1));
-  bytes[bytes.find("B/0/c")] = 'X';  // same size, different content
+  bytes[bytes.size() / 2] ^= 1;  // same size, different content
   WriteFile(f.PartPath(1), bytes);
   std::vector<RemoteImage> seen;
   Status s = f.Read(&seen);
@@ -288,12 +303,12 @@ TEST_CASE("reader drops columns it does not know and normalises the digest", "[m
 TEST_CASE("reader rejects a manifest version from the future", "[manifest]") {
   Fixture f;
   f.Publish({});
-  f.WriteIndex(R"({"version":2,"sequence":9,"generated_at":"2030-01-01T00:00:00Z","image_count":0,"parts":[]})");
+  f.WriteIndex(R"({"version":3,"sequence":9,"generated_at":"2030-01-01T00:00:00Z","image_count":0,"parts":[]})");
   Status s = f.Read();
   CHECK(s.code() == Status::Code::kCorrupt);
-  CHECK_THAT(s.message(), Catch::Contains("version 2"));
+  CHECK_THAT(s.message(), Catch::Contains("version 3"));
   CHECK_THAT(s.message(), Catch::Contains("future"));
-  CHECK_THAT(s.message(), Catch::Contains("reads version 1"));
+  CHECK_THAT(s.message(), Catch::Contains("reads versions 1 to 2"));
   std::string fp;
   ManifestReader reader(f.folder, "peer", &f.pins);
   CHECK(!reader.Fingerprint(&fp).ok());
@@ -377,6 +392,59 @@ TEST_CASE("reader keeps going through the grace generation", "[manifest]") {
   std::vector<RemoteImage> seen;
   REQUIRE(f.Read(&seen).ok());
   CHECK(seen.size() == 1);
+}
+
+TEST_CASE("reader: the writer compresses parts (version 2), and a version 1 manifest is still read", "[manifest]") {
+  Fixture f;
+  std::string lines;
+  for (int i = 0; i < 50; ++i) lines += Entry("A/0/" + std::to_string(i) + ".jpg");
+  f.Publish({{lines}});
+  SignedManifest outer;
+  REQUIRE(ParseSignedManifest(ReadFile(f.IndexPath()), &outer).ok());
+  ManifestPayload payload;
+  REQUIRE(ParseManifestPayload(outer.payload, &payload).ok());
+  CHECK(payload.version == 2);
+  CHECK_THAT(f.part_names[0], Catch::EndsWith(".jsonl.deflate"));
+  const std::string stored = ReadFile(f.PartPath(0));
+  CHECK(stored.size() * 3 < lines.size());  // repetitive JSON shrinks well
+
+  // The same entries as a version 1 manifest: a plain part.
+  Fixture old;
+  old.WriteOnePart(1, lines, 50);
+  std::vector<RemoteImage> seen;
+  REQUIRE(old.Read(&seen).ok());
+  REQUIRE(seen.size() == 50);
+  CHECK(seen[49].rel_path == "A/0/49.jpg");
+}
+
+TEST_CASE("reader rejects a signed part whose compressed stream is broken", "[manifest]") {
+  std::string lines = Entry("A/0/a.jpg") + Entry("A/0/b.jpg");
+  const std::string good = EncodePart(2, lines);
+  struct Case {
+    std::string bytes, expect;
+  };
+  std::string corrupt = good;
+  corrupt[0] = static_cast<char>(0xff);  // block type 3 does not exist
+  for (const Case& c : {Case{good.substr(0, good.size() / 2), "ends early"},
+                        Case{good + "trailing", "after the end of its compressed stream"},
+                        Case{corrupt, "compressed data is corrupt"}}) {
+    Fixture f;
+    f.WriteOnePart(2, c.bytes, 2);
+    Status s = f.Read();
+    INFO(c.expect);
+    CHECK(s.code() == Status::Code::kCorrupt);
+    CHECK_THAT(s.message(), Catch::Contains("part " + f.part_names[0]));
+    CHECK_THAT(s.message(), Catch::Contains(c.expect));
+  }
+  // A version 2 index that names a plain part.
+  Fixture f;
+  f.WriteOnePart(1, lines, 2);
+  std::string payload = ReadFile(f.IndexPath());
+  SignedManifest outer;
+  REQUIRE(ParseSignedManifest(payload, &outer).ok());
+  outer.payload.replace(outer.payload.find("\"version\":1"), 11, "\"version\":2");
+  f.WriteIndex(outer.payload);
+  CHECK_THAT(f.Read().message(), Catch::Contains("not a plain file name ending in .jsonl.deflate"));
 }
 
 // Regressions from fuzz/manifest_index_fuzz.cc and fuzz/manifest_part_fuzz.cc

@@ -28,6 +28,7 @@
 #include "lib/archive/crawler_db.h"
 #include "lib/archive/layout.h"
 #include "lib/catalog/manifest_reader.h"
+#include "lib/catalog/part_file.h"
 #include "lib/catalog/publish_changes.h"
 #include "lib/archive/remote_image.h"
 #include "lib/util/sha256.h"
@@ -148,7 +149,7 @@ std::string Lower(std::string s) {
 }  // namespace
 
 std::string PartFileName(int64_t k, std::string_view sha256_hex) {
-  return std::to_string(k) + "-" + std::string(sha256_hex.substr(0, 16)) + std::string(kPartSuffix);
+  return std::to_string(k) + "-" + std::string(sha256_hex.substr(0, 16)) + std::string(PartSuffix(kManifestVersion));
 }
 
 bool PartNumberOf(std::string_view name, int64_t* k) {
@@ -267,9 +268,10 @@ Status ManifestDirWriter::Open(const fs::path& image_root) {
   return Status::Ok();
 }
 
-Status ManifestDirWriter::AddPart(int64_t k, std::string_view content, int64_t count) {
+Status ManifestDirWriter::AddPart(int64_t k, std::string_view lines, int64_t count) {
   if (k <= last_k_) return Status::Invalid("parts must be added in increasing order");
   last_k_ = k;
+  const std::string content = EncodePart(kManifestVersion, lines);
   ManifestPart part;
   part.sha256 = Sha256Hex(content);
   part.name = PartFileName(k, part.sha256);
@@ -303,6 +305,9 @@ Status ManifestDirWriter::ReusePart(const ManifestPart& previous) {
   // touched by someone else, and is made again (AddPart then repairs it).
   // Damage that keeps size and mtime is repaired by the next full read
   // (PublishOptions::full_interval_seconds).
+  const std::string_view suffix = PartSuffix(kManifestVersion);
+  if (previous.name.size() <= suffix.size() || previous.name.substr(previous.name.size() - suffix.size()) != suffix)
+    return Status::NotFound("part " + previous.name + " is in an older format");
   struct stat st;
   fs::path path = parts_ / previous.name;
   auto later = [](const timespec& a, const timespec& b) {
@@ -375,7 +380,7 @@ Status ManifestDirWriter::Commit(const PublisherKey& key, PublishReport* report)
   for (fs::directory_iterator it(parts_, ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
     if (keep.count(name) || IsOurTemp(name)) continue;
-    if (name.size() <= kPartSuffix.size() || name.substr(name.size() - kPartSuffix.size()) != kPartSuffix) continue;
+    if (!HasAnyPartSuffix(name)) continue;
     if (::unlink(it->path().c_str()) == 0) ++report->parts_removed;
     else spdlog::warn("publish: cannot remove superseded part {}: {}", it->path().string(), std::strerror(errno));
   }

@@ -119,13 +119,15 @@ class ManifestDirWriter {
   // stale temp files and reads the previous index (if any) for its sequence
   // and parts.
   Status Open(const std::filesystem::path& image_root);
-  // Adds part number `k` with `content` (complete lines, each ending in
-  // '\n') holding `count` entries. Writes it unless an identical file is
-  // already there. Parts must be added in increasing k.
-  Status AddPart(int64_t k, std::string_view content, int64_t count);
+  // Adds part number `k` whose `count` entries are `lines` (complete lines,
+  // each ending in '\n'), encoded for kManifestVersion (EncodePart). Writes
+  // it unless an identical file is already there. Parts must be added in
+  // increasing k.
+  Status AddPart(int64_t k, std::string_view lines, int64_t count);
   // Adds part `previous` of the previous index as it is, without reading
   // it (its number is the one its name starts with). NotFound when its
-  // file is not there with its size (then the caller makes it again).
+  // file is not there with its size, or is of an older manifest version
+  // (then the caller makes it again).
   Status ReusePart(const ManifestPart& previous);
   const std::vector<ManifestPart>& previous_parts() const { return previous_parts_; }
   // The exchange members of the next index (a change of them alone is a
@@ -159,7 +161,7 @@ class ManifestDirWriter {
 std::string ManifestPayloadToJson(const ManifestPayload& payload);
 // manifest.json's text for `payload_json`, signed with `key`.
 std::string SignManifest(std::string_view payload_json, const PublisherKey& key);
-// "<k>-<first 16 hex of sha256>.jsonl"
+// "<k>-<first 16 hex of sha256>.jsonl.deflate" (PartSuffix(kManifestVersion))
 std::string PartFileName(int64_t k, std::string_view sha256_hex);
 // The <k> of a name PartFileName made; false for any other name.
 bool PartNumberOf(std::string_view name, int64_t* k);

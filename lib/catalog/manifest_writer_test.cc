@@ -17,6 +17,7 @@
 #include "lib/archive/crawler_schema.h"
 #include "lib/catalog/key_pins.h"
 #include "lib/catalog/manifest_reader.h"
+#include "lib/catalog/part_file.h"
 #include "lib/util/sha256.h"
 #include "lib/util/sqlite.h"
 #include "testing/archive_generator.h"
@@ -384,6 +385,65 @@ TEST_CASE("republishing an unchanged archive rewrites nothing", "[manifest]") {
   REQUIRE(::stat((a.SyncDir() / "manifest.json").c_str(), &st2) == 0);
   CHECK(st1.st_ino == st2.st_ino);
   CHECK(Snapshot(a.SyncDir()) == before);
+}
+
+TEST_CASE("publish over a version 1 manifest compresses every part once, then drops the plain ones", "[manifest]") {
+  TestArchive a;
+  for (int n = 1; n <= 30; ++n) a.Add(n);
+  PublishReport r1;
+  REQUIRE(PublishManifest(a.Options(), &r1).ok());
+  // Turn it into what an earlier release wrote: plain parts, version 1.
+  ReadBack rb;
+  ReadManifest(a.root, &rb);
+  REQUIRE(rb.status.ok());
+  ManifestPayload v1 = rb.payload;
+  v1.version = 1;
+  const fs::path parts = a.SyncDir() / "parts";
+  for (ManifestPart& part : v1.parts) {
+    std::string lines;
+    PartLineReader reader(2, 1 << 20);
+    const std::string packed = ReadFile(parts / part.name);
+    REQUIRE(reader.Feed(packed.data(), packed.size(), [&](std::string_view l) {
+      lines += std::string(l) + "\n";
+      return Status::Ok();
+    }).ok());
+    fs::remove(parts / part.name);
+    part.sha256 = Sha256Hex(lines);
+    part.size = static_cast<int64_t>(lines.size());
+    int64_t k = 0;
+    REQUIRE(PartNumberOf(part.name, &k));
+    part.name = std::to_string(k) + "-" + part.sha256.substr(0, 16) + ".jsonl";
+    WriteFile(parts / part.name, lines);
+  }
+  PublisherKey key;
+  REQUIRE(PublisherKey::Load(a.key, &key).ok());
+  WriteFile(a.SyncDir() / "manifest.json", SignManifest(ManifestPayloadToJson(v1), key));
+  ReadBack old;
+  ReadManifest(a.root, &old);
+  REQUIRE(old.status.ok());
+  REQUIRE(old.payload.version == 1);
+
+  // The next publish writes version 2, a sequence later, every part
+  // compressed; the plain parts stay one generation for slow peers.
+  PublishReport r2;
+  REQUIRE(PublishManifest(a.Options(), &r2).ok());
+  CHECK(r2.sequence == r1.sequence + 1);
+  CHECK(r2.parts_written == r2.parts);
+  ReadBack now;
+  ReadManifest(a.root, &now);
+  REQUIRE(now.status.ok());
+  CHECK(now.payload.version == 2);
+  CHECK(now.entries.size() == old.entries.size());
+  auto count_plain = [&] {
+    int n = 0;
+    for (auto& e : fs::directory_iterator(parts)) n += e.path().extension() == ".jsonl";
+    return n;
+  };
+  CHECK(count_plain() == static_cast<int>(v1.parts.size()));
+  a.Add(31);
+  PublishReport r3;
+  REQUIRE(PublishManifest(a.Options(), &r3).ok());
+  CHECK(count_plain() == 0);
 }
 
 TEST_CASE("publish repairs a damaged part file in place of trusting its name", "[manifest]") {
