@@ -353,7 +353,7 @@ TEST_CASE("exchange: a pair overlapping 70% converges to the union and deleted i
   for (auto& [name, r] : ratios) {
     INFO(name);
     CHECK(r > 0.9);  // everything new really crossed the network...
-    // ...about once (the shared-folder workflow: 3.3x). Measured 1.052 at
+    // ...about once (the shared-folder workflow: 3.3x). Measured 1.037 at
     // 32 KiB (bench/README.md); the margin is for extra republishes of the
     // catalog on a slow machine. Smaller images weigh less than their
     // catalog entries: no bound then.
