@@ -1,18 +1,17 @@
-// Counts the bytes other processes write into files whose paths start with
-// given prefixes (a folder and a "/", or "DIR/from-" for every folder of
-// that name):
+// Counts the bytes processes write into files whose paths start with given
+// prefixes ("DIR/" for a folder, "DIR/from-" for every folder so named):
 // what Syncthing writes into received folders (bench/README.md, "Exchange").
 // Each time a file opened for writing is closed, its size then is added to
-// the folder it lies in (Syncthing writes a temporary file and renames it
-// into place, so the temporary name is what is seen). A file closed twice
-// after writing counts twice: the figure can only err high.
+// each prefix it matches (Syncthing writes a temporary file beside the
+// final name and renames it into place). A file closed twice after writing
+// counts twice, and a partial rewrite counts the whole file: the figure can
+// only err high.
 //
 // Uses fanotify on the mount that holds the folders, which needs
 // CAP_SYS_ADMIN (root). Elsewhere Start fails and nothing is counted; the
 // caller says the figure was not measured.
 #pragma once
 
-#include <atomic>
 #include <filesystem>
 #include <map>
 #include <mutex>
