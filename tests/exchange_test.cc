@@ -341,7 +341,7 @@ class Exchange {
 }  // namespace
 
 TEST_CASE("exchange: a pair overlapping 70% converges to the union and deleted images heal",
-          "[e2e][exchange]") {
+          "[e2e][exchange][syncthing]") {
   // 1000 images each, 700 shared (the figures of issue 9).
   Exchange ex({{"A", IdRange(1, 1000)}, {"B", IdRange(301, 1300)}});
   ex.Start({{"A", "B"}});
