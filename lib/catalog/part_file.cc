@@ -120,7 +120,33 @@ Status PartLineReader::Split(const char* p, size_t n, const LineSink& sink) {
 }
 
 Status PartLineReader::Finish() {
-  if (inflater_ && !inflater_->ended) return Status::Corrupt("compressed data ends early (truncated stream)");
+  if (inflater_ && !inflater_->ended) {
+    // Boost.Beast's inflater (1.74) decodes a literal/length code only once
+    // it can peek a whole table index (its slow path, used near the end of
+    // the input), which can be more bits than the last block's end-of-block
+    // code and the padding leave: it then waits for input that never comes
+    // (about 1 part in 200; zlib and Python read the same stream to its
+    // end). Zero bytes let it peek; a complete stream then ends without
+    // producing a byte and without using a bit of them: after the end the
+    // inflater drops the rest of its current byte, so the whole padding
+    // bytes it took in are all still unused (zs.data_type & 63 counts the
+    // unused bits; the flags above it say which block it was in). A stream
+    // cut before its end needs some of the padding, or produces output.
+    static constexpr char kPadding[4] = {0, 0, 0, 0};
+    Inflater& in = *inflater_;
+    zlib::z_params zs;
+    zs.next_in = kPadding;
+    zs.avail_in = sizeof kPadding;
+    zs.next_out = in.out.data();
+    zs.avail_out = in.out.size();
+    boost::system::error_code ec;
+    in.stream.write(zs, zlib::Flush::none, ec);
+    const size_t padding_taken = sizeof kPadding - zs.avail_in;
+    const size_t padding_unused = static_cast<size_t>(zs.data_type & 63) / 8;
+    if (ec != zlib::error::end_of_stream || zs.avail_out != in.out.size() || padding_taken != padding_unused)
+      return Status::Corrupt("compressed data ends early (truncated stream)");
+    in.ended = true;
+  }
   if (!line_.empty())
     return Status::Corrupt("ends inside line " + std::to_string(lines_ + 1) + " (no final newline)");
   return Status::Ok();

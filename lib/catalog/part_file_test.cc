@@ -64,6 +64,28 @@ TEST_CASE("part file: version 2 round-trips through any chunking, version 1 is t
   CHECK_FALSE(HasAnyPartSuffix("3-0123456789abcdef.json"));
 }
 
+TEST_CASE("part file: streams whose end-of-block code is short read to their end", "[manifest]") {
+  // Boost.Beast's inflater stalls before the end of about 1 stream in 200
+  // (part_file.cc, PartLineReader::Finish); seen first on one part of a
+  // 1M-image manifest. Among these 400 inputs two stall without the fix.
+  for (int n = 1; n <= 400; ++n) {
+    std::string text;
+    for (int i = 0; i < n; ++i)
+      text += "{\"path\":\"A/" + std::to_string(i * 7919 % 1000) + ".jpg\",\"n\":" + std::to_string(i) + "}\n";
+    std::vector<std::string> got;
+    INFO(n << " lines");
+    const std::string packed = EncodePart(2, text);
+    REQUIRE(ReadLines(2, packed, 1 << 20, &got).ok());
+    CHECK(got.size() == static_cast<size_t>(n));
+    // ...and what the fix adds (zero padding) never completes a cut one.
+    for (size_t cut = 1; cut <= 4 && cut < packed.size(); ++cut) {
+      got.clear();
+      INFO("cut " << cut);
+      CHECK_FALSE(ReadLines(2, packed.substr(0, packed.size() - cut), 1 << 20, &got).ok());
+    }
+  }
+}
+
 TEST_CASE("part file: an empty part, a long line, a missing newline, a broken stream", "[manifest]") {
   std::vector<std::string> got;
   CHECK(ReadLines(2, EncodePart(2, ""), 4096, &got).ok());
