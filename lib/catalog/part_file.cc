@@ -86,6 +86,9 @@ Status PartLineReader::Feed(const char* data, size_t n, const LineSink& sink) {
     in.stream.write(zs, zlib::Flush::none, ec);
     if (ec == zlib::error::end_of_stream) {
       in.ended = true;
+      // Whole bytes the inflater took in but did not use (see Finish)
+      // follow the stream's end.
+      if ((zs.data_type & 63) >= 8) return Status::Corrupt("holds data after the end of its compressed stream");
     } else if (ec && ec != zlib::error::need_buffers) {
       return Status::Corrupt("compressed data is corrupt (" + ec.message() + ")");
     }

@@ -77,11 +77,17 @@ TEST_CASE("part file: streams whose end-of-block code is short read to their end
     const std::string packed = EncodePart(2, text);
     REQUIRE(ReadLines(2, packed, 1 << 20, &got).ok());
     CHECK(got.size() == static_cast<size_t>(n));
-    // ...and what the fix adds (zero padding) never completes a cut one.
+    // ...and what the fix adds (zero padding) never completes a cut one,
+    // nor hides a byte after the end.
     for (size_t cut = 1; cut <= 4 && cut < packed.size(); ++cut) {
       got.clear();
       INFO("cut " << cut);
       CHECK_FALSE(ReadLines(2, packed.substr(0, packed.size() - cut), 1 << 20, &got).ok());
+    }
+    for (const std::string& extra : {std::string("x"), std::string(1, '\0'), std::string(5, '\0')}) {
+      got.clear();
+      const std::string longer = packed + extra;
+      CHECK_THAT(ReadLines(2, longer, 1 << 20, &got).message(), Catch::Contains("after the end"));
     }
   }
 }
