@@ -160,9 +160,8 @@ std::string RepeatedMember(const rapidjson::Value& o) {
   return std::string();
 }
 
-bool IsPartName(std::string_view name, std::string_view suffix) {
-  return IsSafeFileName(name) && name.front() != '.' && name.size() > suffix.size() &&
-         name.substr(name.size() - suffix.size()) == suffix &&
+bool IsPartName(std::string_view name, int64_t version) {
+  return IsSafeFileName(name) && name.front() != '.' && HasPartSuffix(name, version) &&
          std::none_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
 }
 
@@ -253,7 +252,6 @@ Status ParseManifestPayload(std::string_view text, ManifestPayload* out) {
   if (p.version < kOldestManifestVersion)
     return Status::Corrupt("unknown manifest version " + std::to_string(p.version) + "; this indafoto-syncd reads " +
                            known);
-  const std::string_view suffix = PartSuffix(p.version);
   if (!d.HasMember("sequence") || !d["sequence"].IsUint64())
     return Status::Corrupt("payload has no non-negative integer 'sequence'");
   p.sequence = d["sequence"].GetUint64();
@@ -272,9 +270,9 @@ Status ParseManifestPayload(std::string_view text, ManifestPayload* out) {
     ManifestPart part;
     if (!j.HasMember("name") || !j["name"].IsString()) return Status::Corrupt(where + " has no string 'name'");
     part.name.assign(j["name"].GetString(), j["name"].GetStringLength());
-    if (!IsPartName(part.name, suffix))
+    if (!IsPartName(part.name, p.version))
       return Status::Corrupt(where + " name '" + Printable(part.name) + "' is not a plain file name ending in " +
-                             std::string(suffix));
+                             std::string(PartSuffix(p.version)));
     if (!names.insert(part.name).second) return Status::Corrupt(where + " repeats part name " + part.name);
     if (!j.HasMember("sha256") || !j["sha256"].IsString() ||
         !IsSha256Hex(std::string_view(j["sha256"].GetString(), j["sha256"].GetStringLength())))

@@ -305,8 +305,7 @@ Status ManifestDirWriter::ReusePart(const ManifestPart& previous) {
   // touched by someone else, and is made again (AddPart then repairs it).
   // Damage that keeps size and mtime is repaired by the next full read
   // (PublishOptions::full_interval_seconds).
-  const std::string_view suffix = PartSuffix(kManifestVersion);
-  if (previous.name.size() <= suffix.size() || previous.name.substr(previous.name.size() - suffix.size()) != suffix)
+  if (!HasPartSuffix(previous.name, kManifestVersion))
     return Status::NotFound("part " + previous.name + " is in an older format");
   struct stat st;
   fs::path path = parts_ / previous.name;

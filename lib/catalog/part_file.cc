@@ -21,15 +21,16 @@ constexpr int kWindowBits = 15;
 constexpr int kMemLevel = 8;
 constexpr size_t kInflateChunk = 64 * 1024;
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() > suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 }  // namespace
 
 std::string_view PartSuffix(int64_t version) { return version >= 2 ? kDeflateSuffix : kPlainSuffix; }
 
-bool HasAnyPartSuffix(std::string_view name) { return EndsWith(name, kPlainSuffix) || EndsWith(name, kDeflateSuffix); }
+bool HasPartSuffix(std::string_view name, int64_t version) {
+  const std::string_view suffix = PartSuffix(version);
+  return name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+}
+
+bool HasAnyPartSuffix(std::string_view name) { return HasPartSuffix(name, 1) || HasPartSuffix(name, 2); }
 
 std::string EncodePart(int64_t version, std::string_view lines) {
   if (version < 2) return std::string(lines);

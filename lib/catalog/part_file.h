@@ -30,6 +30,8 @@ namespace indafoto {
 
 // File name suffix of the parts of a manifest of `version` (1 or 2).
 std::string_view PartSuffix(int64_t version);
+// True when `name` is longer than, and ends in, the part suffix of `version`.
+bool HasPartSuffix(std::string_view name, int64_t version);
 // True when `name` ends in the part suffix of any version this code knows
 // (a publisher removes superseded parts of an older version too).
 bool HasAnyPartSuffix(std::string_view name);
