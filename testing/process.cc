@@ -1,6 +1,7 @@
 #include "testing/process.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,8 +39,10 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector
   }
   ::close(pipefd[0]);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  struct rusage usage {};
+  while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
   }
+  r.max_rss_kib = usage.ru_maxrss;
   if (WIFSIGNALED(status)) {
     r.signaled = true;
     r.signal = WTERMSIG(status);

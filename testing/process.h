@@ -11,6 +11,7 @@ struct ProcessResult {
   bool signaled = false;
   int signal = 0;
   std::string output;  // stdout and stderr, interleaved
+  long max_rss_kib = 0;  // peak resident set of this process alone (not of its children)
 };
 
 // Runs `argv` to completion with the current environment plus `extra_env`
