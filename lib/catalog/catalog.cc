@@ -317,6 +317,26 @@ Status CatalogStore::FindByPath(const std::string& source, const std::string& re
   }
 }
 
+std::string CatalogStore::DatabaseFile() const {
+  const char* file = sqlite3_db_filename(db_->raw(), "main");
+  return file ? file : "";
+}
+
+Status CatalogStore::OpenReader(const std::string& file, Database* db, CatalogStore* out) {
+  // The same busy timeout as the instance's own connection: a load that is
+  // committing makes a lookup wait, not fail.
+  if (Status s = Database::Open(file, Database::Mode::kReadOnly, 30000, db); !s.ok()) return s;
+  try {
+    // Point lookups by path: a small page cache does (the default 2 MB per
+    // connection would show in the importer's peak memory).
+    db->Exec("PRAGMA cache_size=-256");
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+  Attach(db, out);
+  return Status::Ok();
+}
+
 Status CatalogStore::PathsWithSha256(const std::string& source, const std::string& sha256,
                                      std::vector<std::string>* out) {
   out->clear();

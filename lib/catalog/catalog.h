@@ -90,6 +90,12 @@ class CatalogStore {
   Status ForgetSequence(const std::string& source);
 
   Status FindByPath(const std::string& source, const std::string& rel_path, RemoteImage* out);
+  // The state database's file, for another connection's read-only lookups
+  // (OpenReader); "" when the store lives in memory.
+  std::string DatabaseFile() const;
+  // A store over a read-only connection of its own to `file`, which the
+  // caller keeps in *db for the store's lifetime (one per thread).
+  static Status OpenReader(const std::string& file, Database* db, CatalogStore* out);
   // Entries of `source`'s catalog (0 before its first load).
   Status Count(const std::string& source, int64_t* entries);
   // Paths of `source` whose entry changed in a load (same path, different

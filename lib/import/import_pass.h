@@ -4,8 +4,10 @@
 // imported, or over a list of paths. The walk is what makes the daemon
 // independent of having seen every event.
 //
-// Hashing runs on `hash_threads` threads ahead of the importer; decisions
-// are applied one at a time on the calling thread, one transaction each.
+// Examining (the catalog lookup) and hashing run on `hash_threads` threads
+// ahead of the importer, each with a read-only connection of its own to
+// the state database; decisions are applied one at a time on the calling
+// thread, one transaction each, which alone writes indafoto.db.
 // Memory is bounded by the number of files in flight, not the folder size.
 #pragma once
 

@@ -106,6 +106,10 @@ Decision Importer::Decide(const RemoteSource& source, const std::string& rel_pat
 }
 
 Decision Importer::Examine(const RemoteSource& source, const std::string& rel_path) {
+  return ExamineDelivery(*catalog_, source, rel_path);
+}
+
+Decision ExamineDelivery(CatalogStore& catalog, const RemoteSource& source, const std::string& rel_path) {
   Decision d;
   if (std::string_view why = IgnoreReason(rel_path); !why.empty()) {
     d.message = std::string(why);
@@ -128,7 +132,7 @@ Decision Importer::Examine(const RemoteSource& source, const std::string& rel_pa
     }
     return d;
   }
-  Status c = catalog_->FindByPath(source.name, rel_path, &d.entry);
+  Status c = catalog.FindByPath(source.name, rel_path, &d.entry);
   if (c.IsNotFound()) {
     d.action = Action::kPending;
     d.message = "no catalog entry yet";

@@ -78,10 +78,17 @@ struct ImportOutcome {
   Status error;            // non-ok: nothing recorded; transient ones are retried later
 };
 
+// Importer::Examine over `catalog`: reads only the received folder and the
+// catalog, so a hashing thread may run it with a catalog connection of its
+// own (lib/import/import_pass.cc) while the importer applies other files.
+Decision ExamineDelivery(CatalogStore& catalog, const RemoteSource& source, const std::string& rel_path);
+
 class Importer {
  public:
   // Both must outlive the importer.
   Importer(ArchiveDb* archive, CatalogStore* catalog);
+
+  CatalogStore& catalog() { return *catalog_; }
 
   // Crash recovery from the placement journal. Call once before importing.
   Status Recover(int* removed_files);
@@ -97,7 +104,8 @@ class Importer {
   Decision Decide(const RemoteSource& source, const std::string& rel_path, const FileDigest* digest = nullptr);
   // The part of a decision that needs no hash: ignored, refused, gone,
   // pending (no catalog entry), or awaiting_hash with the delivered file's
-  // path and its catalog entry (looked up once, here).
+  // path and its catalog entry (looked up once, here). ExamineDelivery
+  // over the importer's catalog.
   Decision Examine(const RemoteSource& source, const std::string& rel_path);
   // Completes a decision that awaits its hash. `hashed` is the result of
   // hashing d->file: a failure is recorded on the decision as its reason.
