@@ -214,9 +214,11 @@ TEST_CASE("an import pass syncs per batch of new images, not per image", "[archi
   CHECK(counts.by_status[SyncStatus::kImported] == 1000);
   // Was 2 per new image (the journal's commit, then the directory): 2000.
   // Now per batch of 64: one journal commit, one syncfs for the directories
-  // the batch placed into, and SQLite's checkpoints.
+  // the batch placed into (32 for 16 batches), and SQLite's checkpoints,
+  // each a sync of the WAL and one of the database, every 8000 WAL pages
+  // (35 in all when measured; 77 with checkpoints every 1000 pages).
   WARN("fsync/fdatasync/syncfs calls for 1000 new images: " << syncs);
-  CHECK(syncs < 100);
+  CHECK(syncs < 50);
 }
 
 }  // namespace indafoto
