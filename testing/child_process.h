@@ -37,13 +37,14 @@ class ChildProcess {
 // Reads a whole file (the daemon's log), "" when absent.
 std::string ReadFile(const std::filesystem::path& path);
 
-// Polls `condition` every 100 ms until it holds or `timeout` passes.
+// Polls `condition` every `poll` until it holds or `timeout` passes.
 template <typename F>
-bool WaitFor(F condition, std::chrono::milliseconds timeout) {
+bool WaitFor(F condition, std::chrono::milliseconds timeout,
+             std::chrono::milliseconds poll = std::chrono::milliseconds(100)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;
-    struct timespec ts = {0, 100 * 1000 * 1000};
+    struct timespec ts = {0, static_cast<long>(poll.count()) * 1000 * 1000};
     nanosleep(&ts, nullptr);
   }
   return condition();
