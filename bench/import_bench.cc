@@ -484,18 +484,28 @@ indafoto::Config LoadConfigOrDie(const Setup& s) {
   return config;
 }
 
-Run TimeLibraryPass(const Options& o, const Setup& s, bool skip_fsync, std::map<std::string, SqlStat>* trace,
-                    std::map<std::string, std::vector<std::string>>* plans) {
+// A's database restored from the snapshot, opened as the importer opens
+// it, recovered, with the source's catalog loaded: what every timed pass
+// starts from (untimed).
+std::unique_ptr<indafoto::Instance> OpenRestored(const Setup& s, indafoto::Config* config) {
   Restore(s);
-  indafoto::Config config = LoadConfigOrDie(s);
+  *config = LoadConfigOrDie(s);
   std::unique_ptr<indafoto::Instance> inst;
-  Check(indafoto::Instance::Open(config, {indafoto::Instance::Access::kReadWrite, "bench", false, {}}, &inst), "open instance");
+  Check(indafoto::Instance::Open(*config, {indafoto::Instance::Access::kReadWrite, "bench", false, {}}, &inst),
+        "open instance");
   int removed = 0;
   Check(inst->importer().Recover(&removed), "recover");
-  const indafoto::RemoteSource& source = config.sources.at(0);
   bool changed = false;
   std::string used;
-  Check(inst->RefreshCatalog(source, &changed, &used), "catalog");
+  Check(inst->RefreshCatalog(config->sources.at(0), &changed, &used), "catalog");
+  return inst;
+}
+
+Run TimeLibraryPass(const Options& o, const Setup& s, bool skip_fsync, std::map<std::string, SqlStat>* trace,
+                    std::map<std::string, std::vector<std::string>>* plans) {
+  indafoto::Config config;
+  std::unique_ptr<indafoto::Instance> inst = OpenRestored(s, &config);
+  const indafoto::RemoteSource& source = config.sources.at(0);
 
   if (o.archive_cache_mib > 0) {
     std::string pragma = "PRAGMA cache_size=-" + std::to_string(int64_t{o.archive_cache_mib} * 1024);
@@ -553,17 +563,9 @@ Run TimeLibraryPass(const Options& o, const Setup& s, bool skip_fsync, std::map<
 // at the speed of hashing") cannot import faster than this on this machine
 // and schema. Returns seconds; *images is how many were committed.
 double TimeTransactionFloor(const Setup& s, int64_t* images) {
-  Restore(s);
-  indafoto::Config config = LoadConfigOrDie(s);
-  std::unique_ptr<indafoto::Instance> inst;
-  Check(indafoto::Instance::Open(config, {indafoto::Instance::Access::kReadWrite, "bench", false, {}}, &inst),
-        "open instance");
-  int removed = 0;
-  Check(inst->importer().Recover(&removed), "recover");
+  indafoto::Config config;
+  std::unique_ptr<indafoto::Instance> inst = OpenRestored(s, &config);
   const indafoto::RemoteSource& source = config.sources.at(0);
-  bool changed = false;
-  std::string used;
-  Check(inst->RefreshCatalog(source, &changed, &used), "catalog");
   indafoto::ArchiveDb& archive = inst->archive();
 
   // The catalog's new images (not yet local by sha256), as Examine reads them.
