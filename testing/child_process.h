@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace indafoto {
@@ -44,8 +45,9 @@ bool WaitFor(F condition, std::chrono::milliseconds timeout,
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;
-    struct timespec ts = {0, static_cast<long>(poll.count()) * 1000 * 1000};
-    nanosleep(&ts, nullptr);
+    // Any length: a timespec built from milliseconds would be invalid from
+    // 1000 ms on, and nanosleep would then return at once (a busy loop).
+    std::this_thread::sleep_for(poll);
   }
   return condition();
 }
