@@ -70,19 +70,26 @@ HOST_BIN="$BUILD_DIR/bin/indafoto-syncd"
 # user's install would.
 # debootstrap takes no virtual packages (libspdlog1.10-fmt9 is provided by
 # libspdlog1.10): name the package that provides one.
+# A package is real when apt has a candidate version of it; an apt-cache
+# that answers nothing (lists being updated) must not pass a virtual name on.
+# (grep reads all of it: with pipefail, -q would fail apt-cache by SIGPIPE.)
 real_package() {
-  if ! apt-cache policy "$1" | grep -q 'Candidate: (none)'; then echo "$1"; return; fi
-  apt-cache showpkg "$1" | sed -n '/^Reverse Provides:/{n;p;q}' | awk '{print $1}'
+  if apt-cache policy "$1" 2>/dev/null | grep 'Candidate: [^(]' >/dev/null; then echo "$1"; return; fi
+  apt-cache showpkg "$1" 2>/dev/null | sed -n '/^Reverse Provides:/{n;p;q}' | awk '{print $1}'
 }
 PACKAGES=systemd,systemd-sysv,dbus,syncthing,sqlite3,procps
 for dep in $(dpkg-deb -f "$DEB" Depends | sed -e 's/([^)]*)//g' -e 's/,/ /g'); do
-  PACKAGES+=",$(real_package "$dep")"
+  real=$(real_package "$dep")
+  [ -n "$real" ] || die "no Debian package provides $dep (apt-cache policy/showpkg $dep)"
+  PACKAGES+=",$real"
 done
 STAMP="bookworm minbase $PACKAGES"
-if [ "$(cat "$CACHE/bookworm.stamp" 2>/dev/null)" != "$STAMP" ]; then
+if [ ! -d "$CACHE/bookworm" ] || [ "$(cat "$CACHE/bookworm.stamp" 2>/dev/null)" != "$STAMP" ]; then
   MIRROR=$(debian_mirror bookworm) || die "no Debian mirror for debootstrap"
   echo "debootstrap bookworm into $CACHE (first run: a few minutes)"
-  rm -rf "$CACHE/bookworm" "$CACHE/bookworm.tmp"
+  # The stamp goes with the root: a rebuild that fails must not leave a
+  # stamp that vouches for a root no longer there.
+  rm -rf "$CACHE/bookworm" "$CACHE/bookworm.tmp" "$CACHE/bookworm.stamp"
   mkdir -p "$CACHE"
   ok=0
   for attempt in 1 2 3; do
