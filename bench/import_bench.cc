@@ -558,7 +558,8 @@ Run TimeLibraryPass(const Options& o, const Setup& s, bool skip_fsync, std::map<
 // exactly the SQL that Importer::ApplyNewImages and CommitNew run for each
 // image: the batch's journal rows in one commit (64 per batch), then per
 // image a transaction of its own with the identity check, the image row,
-// its relations, its sync_records row and the journal row's removal.
+// its relations and its sync_records row, then the batch's journal rows
+// cleared in one commit.
 // Any importer that commits each image alone (SPEC section 2, issue "import
 // at the speed of hashing") cannot import faster than this on this machine
 // and schema. Returns seconds; *images is how many were committed.
@@ -615,9 +616,9 @@ double TimeTransactionFloor(const Setup& s, int64_t* images) {
       Check(archive.AddRelations(image_id, n.entry, &added), "relations");
       Check(archive.RecordSync(source.name, n.rel_path, image_id, indafoto::SyncStatus::kImported, ""),
             "sync_records");
-      Check(archive.RemovePlacement(ids[i - begin]), "journal row");
       t.Commit();
     }
+    Check(archive.ClearPlacements(ids), "journal rows cleared");
   }
   double seconds = Since(t0);
   g_skip_fsync = false;

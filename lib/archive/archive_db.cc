@@ -265,48 +265,64 @@ Status ArchiveDb::SetLocalPath(int64_t image_id, const std::string& stored_local
   });
 }
 
+// The id of the row of `table` whose natural key `key_column` is `key`,
+// inserting it (with `insert_sql`'s other values bound by `bind_rest`) when
+// there is none. One probe of the key's unique index when the row exists,
+// which is the common case (a few hundred tags serve a million images);
+// the caller holds the write transaction, so nothing can add the same key
+// between the probe and the insert.
+template <typename BindRest>
+static int64_t FindOrInsertKeyed(Database& db, const char* find_sql, const char* insert_sql, const std::string& key,
+                                 BindRest bind_rest) {
+  Statement find = db.Prepare(find_sql);
+  find.Bind(1, key);
+  if (find.Step()) return find.Int(0);
+  Statement ins = db.Prepare(insert_sql);
+  ins.Bind(1, key);
+  bind_rest(ins);
+  ins.Run();
+  return db.LastInsertRowid();
+}
+
 Status ArchiveDb::AddRelations(int64_t image_id, const RemoteImage& image, int* added) {
   *added = 0;
+  // Links are inserted by the rows' ids: each natural key is looked up once.
   return Guard([&] {
     for (const auto& tag : image.tags) {
       if (tag.empty()) continue;
-      Statement ins = db_.Prepare("INSERT OR IGNORE INTO tags (name, count) VALUES (?, 0)");
-      ins.Bind(1, tag);
-      ins.Run();
-      Statement link = db_.Prepare(
-          "INSERT OR IGNORE INTO image_tags (image_id, tag_id) SELECT ?, id FROM tags WHERE name = ?");
-      link.Bind(1, image_id).Bind(2, tag);
+      int64_t tag_id = FindOrInsertKeyed(db_, "SELECT id FROM tags WHERE name = ?",
+                                         "INSERT INTO tags (name, count) VALUES (?, 0)", tag, [](Statement&) {});
+      Statement link = db_.Prepare("INSERT OR IGNORE INTO image_tags (image_id, tag_id) VALUES (?, ?)");
+      link.Bind(1, image_id).Bind(2, tag_id);
       link.Run();
       if (db_.Changes() > 0) {
         ++*added;
         // tags.count is the crawler's number of images carrying the tag.
-        Statement inc = db_.Prepare("UPDATE tags SET count = COALESCE(count, 0) + 1 WHERE name = ?");
-        inc.Bind(1, tag);
+        Statement inc = db_.Prepare("UPDATE tags SET count = COALESCE(count, 0) + 1 WHERE id = ?");
+        inc.Bind(1, tag_id);
         inc.Run();
       }
     }
     for (const auto& a : image.albums) {
       if (a.album_id.empty()) continue;
-      Statement ins =
-          db_.Prepare("INSERT OR IGNORE INTO albums (album_id, title, url, is_public) VALUES (?, ?, ?, ?)");
-      ins.Bind(1, a.album_id).Bind(2, a.title).Bind(3, a.url).Bind(4, a.is_public);
-      ins.Run();
-      Statement link = db_.Prepare(
-          "INSERT OR IGNORE INTO image_albums (image_id, album_id) SELECT ?, id FROM albums WHERE album_id = ?");
-      link.Bind(1, image_id).Bind(2, a.album_id);
+      int64_t album_row = FindOrInsertKeyed(
+          db_, "SELECT id FROM albums WHERE album_id = ?",
+          "INSERT INTO albums (album_id, title, url, is_public) VALUES (?, ?, ?, ?)", a.album_id,
+          [&](Statement& ins) { ins.Bind(2, a.title).Bind(3, a.url).Bind(4, a.is_public); });
+      Statement link = db_.Prepare("INSERT OR IGNORE INTO image_albums (image_id, album_id) VALUES (?, ?)");
+      link.Bind(1, image_id).Bind(2, album_row);
       link.Run();
       *added += db_.Changes();
     }
     for (const auto& c : image.collections) {
       if (c.collection_id.empty()) continue;
-      Statement ins = db_.Prepare(
-          "INSERT OR IGNORE INTO collections (collection_id, title, url, is_public) VALUES (?, ?, ?, ?)");
-      ins.Bind(1, c.collection_id).Bind(2, c.title).Bind(3, c.url).Bind(4, c.is_public);
-      ins.Run();
-      Statement link = db_.Prepare(
-          "INSERT OR IGNORE INTO image_collections (image_id, collection_id) "
-          "SELECT ?, id FROM collections WHERE collection_id = ?");
-      link.Bind(1, image_id).Bind(2, c.collection_id);
+      int64_t collection_row = FindOrInsertKeyed(
+          db_, "SELECT id FROM collections WHERE collection_id = ?",
+          "INSERT INTO collections (collection_id, title, url, is_public) VALUES (?, ?, ?, ?)", c.collection_id,
+          [&](Statement& ins) { ins.Bind(2, c.title).Bind(3, c.url).Bind(4, c.is_public); });
+      Statement link =
+          db_.Prepare("INSERT OR IGNORE INTO image_collections (image_id, collection_id) VALUES (?, ?)");
+      link.Bind(1, image_id).Bind(2, collection_row);
       link.Run();
       *added += db_.Changes();
     }
@@ -451,6 +467,19 @@ Status ArchiveDb::RemovePlacement(int64_t id) {
     Statement s = db_.Prepare("DELETE FROM syncd_placements WHERE id = ?");
     s.Bind(1, id);
     s.Run();
+  });
+}
+
+Status ArchiveDb::ClearPlacements(const std::vector<int64_t>& ids) {
+  if (ids.empty()) return Status::Ok();
+  return Guard([&] {
+    Transaction t(db_);
+    for (int64_t id : ids) {
+      Statement s = db_.Prepare("DELETE FROM syncd_placements WHERE id = ?");
+      s.Bind(1, id);
+      s.Run();
+    }
+    t.Commit();
   });
 }
 

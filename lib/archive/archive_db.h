@@ -112,10 +112,15 @@ class ArchiveDb {
   // row must be on disk before its file exists; every other commit of ours
   // is synchronous=NORMAL), one durable commit for the whole batch: ids in
   // the order of `placements` (absolute path, sha256). RemovePlacement runs
-  // inside the image's transaction so both commit together.
+  // inside the caller's transaction (a repair's, so both commit together;
+  // Recover's).
   Status AddPlacements(const std::vector<std::pair<std::filesystem::path, std::string>>& placements,
                        std::vector<int64_t>* ids);
   Status RemovePlacement(int64_t id);
+  // Removes the journal rows of placements whose images have committed, in
+  // one transaction of its own (not synced: a row that outlives a crash
+  // names a file its committed row references, which Recover() keeps).
+  Status ClearPlacements(const std::vector<int64_t>& ids);
   // Removes a journal row in a transaction of its own, after the placement
   // was undone (the file is not there). Failures are left to Recover().
   void AbandonPlacement(int64_t id);

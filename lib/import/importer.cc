@@ -435,6 +435,7 @@ std::vector<ImportOutcome> Importer::ApplyNewImages(const RemoteSource& source,
   CrashPoint("after_sync");
 
   // 3. One transaction per image.
+  std::vector<int64_t> committed;
   for (const Item& it : placed) {
     if (!synced.ok()) {
       // Not known to be durable: take it back. The journal row stays for
@@ -444,7 +445,15 @@ std::vector<ImportOutcome> Importer::ApplyNewImages(const RemoteSource& source,
       continue;
     }
     out[it.index] = CommitNew(source, rel_paths[it.index], decisions[it.index], it.dest, it.placement, it.method);
+    if (out[it.index].status == SyncStatus::kImported) committed.push_back(it.placement);
   }
+  // 4. The committed images' journal rows, together. Their files are now
+  // referenced by committed rows, so a crash before this (or a failure of
+  // it) leaves rows that Recover() merely deletes.
+  if (Status s = archive_->ClearPlacements(committed); !s.ok())
+    spdlog::warn("placement journal: {} rows of committed imports not cleared ({}); the next start clears them",
+                 committed.size(), s.ToString());
+  CrashPoint("after_clear");
   return out;
 }
 
@@ -498,7 +507,6 @@ ImportOutcome Importer::CommitNew(const RemoteSource& source, const std::string&
                                         d.previous_known ? &d.previous : nullptr);
         !s.ok())
       return fail(s);
-    if (Status s = archive_->RemovePlacement(placement); !s.ok()) return fail(s);
     CrashPoint("before_commit");
     if (int e = InjectedErrno("commit")) return fail(Status::NoSpace(std::string("injected: ") + std::strerror(e)));
     if (Status s = t.TryCommit(); !s.ok()) return fail(s);
