@@ -116,11 +116,13 @@ class Importer {
   ImportOutcome Apply(const RemoteSource& source, const std::string& rel_path, const Decision& d);
   // Applies several new-image decisions (Action::kNew each) with their
   // durable steps grouped: the journal rows of all in one durable commit,
-  // the files placed, each directory they went into synced once, then one
-  // transaction per image exactly as Apply commits it. One outcome per
-  // decision, in order. A batch of one costs what Apply does. The crash
-  // argument is unchanged (docs/architecture.md): every journal row is on
-  // disk before its file exists, every file before its row commits.
+  // the files placed, each directory they went into synced once, one
+  // transaction per image, then the journal rows of the images that
+  // committed deleted in one (unsynced) commit. One outcome per decision,
+  // in order; Apply of a new image is a batch of one. The crash argument
+  // (docs/architecture.md): every journal row is on disk before its file
+  // exists, every file before its row commits, and a journal row outlives
+  // its image's commit only until Recover() sees that a row references it.
   std::vector<ImportOutcome> ApplyNewImages(const RemoteSource& source, const std::vector<std::string>& rel_paths,
                                             const std::vector<Decision>& decisions);
   // Images already taken from `source` whose catalog entry has changed since
