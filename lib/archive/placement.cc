@@ -42,6 +42,8 @@ static Status ChangedSinceHashed(const fs::path& source) {
 // directory this call created ("" when none), for RemoveCreatedParents.
 static Status EnsureParent(const fs::path& dest, fs::path* created) {
   created->clear();
+  struct stat st;
+  if (::lstat(dest.parent_path().c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::Ok();  // the usual case
   std::error_code ec;
   for (fs::path p = dest.parent_path(); !p.empty() && !fs::exists(fs::symlink_status(p, ec)); p = p.parent_path()) {
     *created = p;
