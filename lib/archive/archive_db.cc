@@ -265,12 +265,12 @@ Status ArchiveDb::SetLocalPath(int64_t image_id, const std::string& stored_local
   });
 }
 
-// The id of the row of `table` whose natural key `key_column` is `key`,
-// inserting it (with `insert_sql`'s other values bound by `bind_rest`) when
-// there is none. One probe of the key's unique index when the row exists,
-// which is the common case (a few hundred tags serve a million images);
-// the caller holds the write transaction, so nothing can add the same key
-// between the probe and the insert.
+// The id of the row whose natural key is `key`: `find_sql` selects it by
+// the key (parameter 1), else `insert_sql` inserts it with the key as
+// parameter 1 and the other values bound by `bind_rest`. One probe of the
+// key's unique index when the row exists, the common case (a few hundred
+// tags serve a million images). The caller holds the write transaction,
+// so nothing can add the same key between the probe and the insert.
 template <typename BindRest>
 static int64_t FindOrInsertKeyed(Database& db, const char* find_sql, const char* insert_sql, const std::string& key,
                                  BindRest bind_rest) {

@@ -112,8 +112,8 @@ class ArchiveDb {
   // row must be on disk before its file exists; every other commit of ours
   // is synchronous=NORMAL), one durable commit for the whole batch: ids in
   // the order of `placements` (absolute path, sha256). RemovePlacement runs
-  // inside the caller's transaction (a repair's, so both commit together;
-  // Recover's).
+  // inside the caller's transaction: a repair's, so that the row goes with
+  // the repair's commit, or Recover's.
   Status AddPlacements(const std::vector<std::pair<std::filesystem::path, std::string>>& placements,
                        std::vector<int64_t>* ids);
   Status RemovePlacement(int64_t id);
