@@ -450,9 +450,13 @@ std::vector<ImportOutcome> Importer::ApplyNewImages(const RemoteSource& source,
   // 4. The committed images' journal rows, together. Their files are now
   // referenced by committed rows, so a crash before this (or a failure of
   // it) leaves rows that Recover() merely deletes.
-  if (Status s = archive_->ClearPlacements(committed); !s.ok())
-    spdlog::warn("placement journal: {} rows of committed imports not cleared ({}); the next start clears them",
+  committed.insert(committed.end(), uncleared_placements_.begin(), uncleared_placements_.end());
+  uncleared_placements_.clear();
+  if (Status s = archive_->ClearPlacements(committed); !s.ok()) {
+    spdlog::warn("placement journal: {} rows of committed imports not cleared ({}); retried with the next batch",
                  committed.size(), s.ToString());
+    uncleared_placements_ = std::move(committed);
+  }
   CrashPoint("after_clear");
   return out;
 }

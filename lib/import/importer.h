@@ -163,6 +163,10 @@ class Importer {
   ArchiveDb* archive_;
   CatalogStore* catalog_;
   AuthorFileCounter counter_;
+  // Journal rows of committed images that ClearPlacements failed to delete
+  // (the database busy past its timeout): retried with the next batch, so
+  // a daemon that runs for months does not keep them until its restart.
+  std::vector<int64_t> uncleared_placements_;
 };
 
 }  // namespace indafoto

@@ -201,4 +201,33 @@ TEST_CASE("a busy archive database is an error to retry, never a recorded decisi
   CHECK(o.status == SyncStatus::kImported);
 }
 
+TEST_CASE("journal rows a failed clear leaves are cleared with the next batch", "[importer][faults]") {
+  Fixture f;
+  f.Deliver("a/0/first.jpg", "first picture", "u-first", "A");
+  f.Deliver("b/0/second.jpg", "second picture", "u-second", "B");
+  f.LoadCatalog();
+  Importer importer(&f.archive, &f.catalog);
+  auto journal_rows = [&f] {
+    std::vector<Placement> rows;
+    REQUIRE(f.archive.Placements(&rows).ok());
+    return rows.size();
+  };
+  // Another connection (the crawler's, say) makes every delete of a
+  // journal row fail, as a database that stays locked past the timeout would.
+  Database other;
+  REQUIRE(Database::Open((f.dir.path() / "indafoto.db").string(), Database::Mode::kReadWrite, 1000, &other).ok());
+  other.Exec(
+      "CREATE TRIGGER refuse_clear BEFORE DELETE ON syncd_placements "
+      "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+  ImportOutcome first = importer.ImportFile(f.source, "a/0/first.jpg");
+  REQUIRE(first.status == SyncStatus::kImported);
+  CHECK(journal_rows() == 1);  // committed, its journal row kept for later
+  other.Exec("DROP TRIGGER refuse_clear");
+  ImportOutcome second = importer.ImportFile(f.source, "b/0/second.jpg");
+  REQUIRE(second.status == SyncStatus::kImported);
+  CHECK(journal_rows() == 0);  // the first one's row went with the second batch
+  CHECK(std::filesystem::exists(f.dir.path() / first.local_path));
+  CHECK(std::filesystem::exists(f.dir.path() / second.local_path));
+}
+
 }  // namespace indafoto
