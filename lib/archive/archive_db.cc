@@ -484,13 +484,7 @@ Status ArchiveDb::ClearPlacements(const std::vector<int64_t>& ids) {
 }
 
 void ArchiveDb::AbandonPlacement(int64_t id) {
-  Guard([&] {
-    Transaction t(db_);
-    Statement s = db_.Prepare("DELETE FROM syncd_placements WHERE id = ?");
-    s.Bind(1, id);
-    s.Run();
-    t.Commit();
-  });
+  ClearPlacements({id});  // a failure leaves the row to Recover()
 }
 
 Status ArchiveDb::Placements(std::vector<Placement>* out) {
