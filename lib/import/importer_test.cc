@@ -230,4 +230,55 @@ TEST_CASE("journal rows a failed clear leaves are cleared with the next batch", 
   CHECK(std::filesystem::exists(f.dir.path() / second.local_path));
 }
 
+TEST_CASE("an image the crawler adds while a batch is in flight is merged or kept, never added twice",
+          "[importer][faults]") {
+  Fixture f;
+  f.Deliver("a/0/alone.jpg", "only remote", "u-alone", "A");
+  f.Deliver("b/0/same.jpg", "crawled meanwhile", "u-same", "B");
+  f.Deliver("c/0/other.jpg", "remote version", "u-other", "C");
+  f.LoadCatalog();
+  Importer importer(&f.archive, &f.catalog);
+  const std::vector<std::string> rels = {"a/0/alone.jpg", "b/0/same.jpg", "c/0/other.jpg"};
+  std::vector<Decision> decisions;
+  for (const std::string& rel : rels) {
+    decisions.push_back(importer.Decide(f.source, rel));
+    REQUIRE(decisions.back().action == Action::kNew);
+  }
+  // Decided as new; then the crawler commits the same image (same bytes,
+  // same url) and another with the same url but other bytes, before the
+  // batch takes the write lock. Only the check inside each image's
+  // transaction can see them.
+  int64_t same = f.AddLocal("u-same", "crawled meanwhile");
+  int64_t other = f.AddLocal("u-other", "crawler's version");
+  std::vector<ImportOutcome> out = importer.ApplyNewImages(f.source, rels, decisions);
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].status == SyncStatus::kImported);
+  CHECK(out[1].status == SyncStatus::kMerged);
+  CHECK(out[1].image_id == same);
+  CHECK(out[2].status == SyncStatus::kConflict);
+  for (const ImportOutcome& o : out) CHECK(o.error.ok());
+  // One row per url, the crawler's rows and files untouched.
+  for (const char* url : {"u-alone", "u-same", "u-other"}) {
+    Statement q = f.archive.db().Prepare("SELECT count(*) FROM images WHERE url = ?");
+    q.Bind(1, std::string(url));
+    REQUIRE(q.Step());
+    CHECK(q.Int(0) == 1);
+  }
+  std::optional<LocalImage> kept;
+  REQUIRE(f.archive.FindById(other, &kept).ok());
+  std::ifstream in(f.dir.path() / kept->local_path, std::ios::binary);
+  CHECK(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()) == "crawler's version");
+  // The two placements the batch made for them were taken back: the archive
+  // holds the crawler's two files and the one new image, and no journal row.
+  int files = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(f.root))
+    files += e.is_regular_file() ? 1 : 0;
+  CHECK(files == 3);
+  CHECK_FALSE(std::filesystem::exists(f.root / "B" / "0" / "same.jpg"));
+  CHECK_FALSE(std::filesystem::exists(f.root / "C" / "0" / "other.jpg"));
+  std::vector<Placement> journal;
+  REQUIRE(f.archive.Placements(&journal).ok());
+  CHECK(journal.empty());
+}
+
 }  // namespace indafoto
