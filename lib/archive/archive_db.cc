@@ -490,8 +490,8 @@ void ArchiveDb::AbandonPlacement(int64_t id) {
 Status ArchiveDb::Placements(std::vector<Placement>* out) {
   out->clear();
   return Guard([&] {
-    Statement s = db_.Prepare("SELECT id, path FROM syncd_placements ORDER BY id");
-    while (s.Step()) out->push_back(Placement{s.Int(0), s.Text(1)});
+    Statement s = db_.Prepare("SELECT id, path, ifnull(sha256, '') FROM syncd_placements ORDER BY id");
+    while (s.Step()) out->push_back(Placement{s.Int(0), s.Text(1), s.Text(2)});
   });
 }
 

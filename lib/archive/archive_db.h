@@ -49,7 +49,8 @@ struct SyncRecord {
 
 struct Placement {  // one row of the placement journal
   int64_t id = 0;
-  std::string path;  // absolute path of the file we are about to create
+  std::string path;    // absolute path of the file we are about to create
+  std::string sha256;  // of the delivery placed there (lowercase hex)
 };
 
 class ArchiveDb {

@@ -68,12 +68,20 @@ Status Importer::Recover(int* removed_files) {
     ::unlink(TemporaryPathFor(path).c_str());
     std::error_code ec;
     std::string stored = archive_->path_style().ToStored(path);
-    // The journal row outlives the image's transaction only when that
-    // transaction never committed: the file is ours and has no row.
+    // A file no row references was placed by an import that never
+    // committed. Unless it is another file: the crawler may have written
+    // its own at the same path after the journal row (our link() then
+    // failed), and that one stays. What is ours has the delivery's sha256.
     bool referenced = false;
     if (Status s = archive_->IsLocalPathReferenced(stored, &referenced); !s.ok()) return s;
     if (fs::exists(fs::symlink_status(path, ec)) && !referenced) {
-      if (::unlink(path.c_str()) == 0) {
+      FileDigest found;
+      Status hashed = Sha256File(path, &found);
+      if (!hashed.ok() || found.sha256 != p.sha256) {
+        spdlog::warn("recovery: kept {}: not the file an interrupted import placed there ({}); check who wrote it",
+                     path.string(),
+                     hashed.ok() ? "sha256 " + found.sha256 + ", the import's was " + p.sha256 : hashed.ToString());
+      } else if (::unlink(path.c_str()) == 0) {
         ++*removed_files;
         FsyncDirectory(path.parent_path());
         spdlog::info("recovery: removed {} (placed by an interrupted import, never committed)", path.string());

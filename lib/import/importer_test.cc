@@ -281,4 +281,32 @@ TEST_CASE("an image the crawler adds while a batch is in flight is merged or kep
   CHECK(journal.empty());
 }
 
+TEST_CASE("recovery removes what an interrupted import placed and keeps a file another writer put there",
+          "[importer][crash]") {
+  Fixture f;
+  // Journal rows as a killed import leaves them: one placed file of ours,
+  // and one path where the crawler wrote its own file after our journal
+  // row (our link() would have failed with EEXIST). No row references either.
+  const std::filesystem::path ours = f.root / "A" / "0" / "ours.jpg";
+  const std::filesystem::path theirs = f.root / "B" / "0" / "theirs.jpg";
+  std::vector<int64_t> ids;
+  REQUIRE(f.archive.AddPlacements({{ours, Sha256Hex("delivered")}, {theirs, Sha256Hex("what we meant to place")}}, &ids)
+              .ok());
+  for (const auto& [path, content] : {std::pair{ours, "delivered"}, std::pair{theirs, "the crawler's own"}}) {
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << content;
+  }
+  Importer importer(&f.archive, &f.catalog);
+  int removed = 0;
+  REQUIRE(importer.Recover(&removed).ok());
+  CHECK(removed == 1);
+  CHECK_FALSE(std::filesystem::exists(ours));
+  REQUIRE(std::filesystem::exists(theirs));
+  std::ifstream in(theirs, std::ios::binary);
+  CHECK(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()) == "the crawler's own");
+  std::vector<Placement> journal;
+  REQUIRE(f.archive.Placements(&journal).ok());
+  CHECK(journal.empty());
+}
+
 }  // namespace indafoto
