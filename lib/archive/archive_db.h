@@ -19,7 +19,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,7 +26,6 @@
 #include "lib/archive/layout.h"
 #include "lib/archive/remote_image.h"
 #include "lib/archive/sync_status.h"
-#include "lib/archive/wal_checkpointer.h"
 #include "lib/util/sqlite.h"
 #include "lib/util/status.h"
 
@@ -59,9 +57,7 @@ class ArchiveDb {
  public:
   ArchiveDb() = default;
   ArchiveDb(ArchiveDb&&) = default;
-  // Not member by member: the old checkpointer must go while its
-  // connection is still open (see the order of the members below).
-  ArchiveDb& operator=(ArchiveDb&& o) noexcept;
+  ArchiveDb& operator=(ArchiveDb&&) = default;
 
   // Opens (or creates, when `create` and it does not exist) the database.
   // `read_only` opens without taking any lock or adding anything (status,
@@ -141,9 +137,6 @@ class ArchiveDb {
   Status Prepare(bool read_only);
 
   Database db_;
-  // After db_, so that it is destroyed first: its thread's connection closes
-  // before db_'s, and db_'s close, the last, checkpoints what is left.
-  std::unique_ptr<WalCheckpointer> checkpointer_;  // null when read-only
   std::filesystem::path database_dir_;
   std::filesystem::path image_root_;
   LocalPathStyle path_style_;
