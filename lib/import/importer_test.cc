@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "lib/archive/crawler_schema.h"
+#include "testing/child_process.h"
 #include "testing/temp_dir.h"
 
 namespace indafoto {
@@ -266,8 +267,7 @@ TEST_CASE("an image the crawler adds while a batch is in flight is merged or kep
   }
   std::optional<LocalImage> kept;
   REQUIRE(f.archive.FindById(other, &kept).ok());
-  std::ifstream in(f.dir.path() / kept->local_path, std::ios::binary);
-  CHECK(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()) == "crawler's version");
+  CHECK(ReadFile(f.dir.path() / kept->local_path) == "crawler's version");
   // The two placements the batch made for them were taken back: the archive
   // holds the crawler's two files and the one new image, and no journal row.
   int files = 0;
@@ -302,8 +302,7 @@ TEST_CASE("recovery removes what an interrupted import placed and keeps a file a
   CHECK(removed == 1);
   CHECK_FALSE(std::filesystem::exists(ours));
   REQUIRE(std::filesystem::exists(theirs));
-  std::ifstream in(theirs, std::ios::binary);
-  CHECK(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()) == "the crawler's own");
+  CHECK(ReadFile(theirs) == "the crawler's own");
   std::vector<Placement> journal;
   REQUIRE(f.archive.Placements(&journal).ok());
   CHECK(journal.empty());
