@@ -20,6 +20,12 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return r;
   pid_t pid = ::fork();
+  if (pid < 0) {  // else wait4(-1) below would report "exited 0"
+    r.output = std::string("fork: ") + std::strerror(errno) + "\n";
+    ::close(pipefd[0]);
+    ::close(pipefd[1]);
+    return r;
+  }
   if (pid == 0) {
     ::dup2(pipefd[1], 1);
     ::dup2(pipefd[1], 2);
@@ -57,6 +63,10 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector
 int MeasureChildMain(char** argv) {
   auto t0 = std::chrono::steady_clock::now();
   pid_t pid = ::fork();
+  if (pid < 0) {
+    std::fprintf(stderr, "fork: %s\n", std::strerror(errno));
+    return 127;
+  }
   if (pid == 0) {
     ::execvp(argv[0], argv);
     std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
