@@ -167,6 +167,19 @@ Status ArchiveDb::FindBySha256(const std::string& sha256, std::optional<LocalIma
   });
 }
 
+Status ArchiveDb::FindOtherAtPath(const std::string& sha256, const std::string& stored_local_path,
+                                  int64_t except_id, std::optional<LocalImage>* out) {
+  out->reset();
+  if (!HasColumn("sha256_hash") || sha256.empty()) return Status::Ok();
+  return Guard([&] {
+    Statement s = db_.Prepare(
+        "SELECT id, local_path, sha256_hash, url, author FROM images "
+        "WHERE sha256_hash = ? AND local_path = ? AND id != ? ORDER BY id LIMIT 1");
+    s.Bind(1, sha256).Bind(2, stored_local_path).Bind(3, except_id);
+    *out = ReadLocalImage(s);
+  });
+}
+
 Status ArchiveDb::FindByUrl(const std::string& url, std::optional<LocalImage>* out) {
   out->reset();
   if (url.empty()) return Status::Ok();

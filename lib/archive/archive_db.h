@@ -77,6 +77,11 @@ class ArchiveDb {
   Status FindBySha256(const std::string& sha256, std::optional<LocalImage>* out);
   Status FindByUrl(const std::string& url, std::optional<LocalImage>* out);
   Status FindById(int64_t id, std::optional<LocalImage>* out);
+  // *out: an image other than `except_id` that records `sha256` and whose
+  // local_path is `stored_local_path` (the file there is that image's).
+  // Uses idx_images_sha256.
+  Status FindOtherAtPath(const std::string& sha256, const std::string& stored_local_path, int64_t except_id,
+                         std::optional<LocalImage>* out);
   // *reason is the ban's reason when `author` is in banned_authors.
   Status BannedReason(const std::string& author, std::optional<std::string>* reason);
 

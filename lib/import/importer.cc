@@ -41,6 +41,18 @@ bool IsUnder(const fs::path& root, const fs::path& p) {
   return !rel.empty() && *rel.begin() != ".." && rel != ".";
 }
 
+// `dir`/`name`, or where that exists, the first free `stem_2.ext`,
+// `stem_3.ext`, ...: an existing file is never overwritten.
+fs::path FreeNameIn(const fs::path& dir, const std::string& name) {
+  fs::path dest = dir / name;
+  std::error_code ec;
+  for (int k = 2; fs::exists(fs::symlink_status(dest, ec)); ++k) {
+    fs::path stem = fs::path(name).stem();
+    dest = dir / (stem.string() + "_" + std::to_string(k) + fs::path(name).extension().string());
+  }
+  return dest;
+}
+
 ImportOutcome ErrorOutcome(Status s) {
   ImportOutcome o;
   o.error = std::move(s);
@@ -371,15 +383,9 @@ fs::path Importer::NewImagePath(const RemoteImage& entry, const std::string& rel
   std::string name = rel_path.substr(rel_path.rfind('/') == std::string::npos ? 0 : rel_path.rfind('/') + 1);
   fs::path dir = archive_->image_root() / *author_folder /
                  std::to_string(SubfolderFor(counter_.Count(*author_folder) + earlier_in_batch));
-  fs::path dest = dir / name;
-  std::error_code ec;
   // The crawler's names are unique per image; a clash means a different
-  // image with the same name. Never overwrite: take the next free variant.
-  for (int k = 2; fs::exists(fs::symlink_status(dest, ec)); ++k) {
-    fs::path stem = fs::path(name).stem();
-    dest = dir / (stem.string() + "_" + std::to_string(k) + fs::path(name).extension().string());
-  }
-  return dest;
+  // image with the same name.
+  return FreeNameIn(dir, name);
 }
 
 std::vector<ImportOutcome> Importer::ApplyNewImages(const RemoteSource& source,
@@ -563,6 +569,15 @@ ImportOutcome Importer::ApplyMerge(const RemoteSource& source, const std::string
   return o;
 }
 
+Status Importer::OtherImageAt(const fs::path& path, int64_t except_id, std::optional<LocalImage>* holder) {
+  holder->reset();
+  FileDigest digest;
+  Status hashed = Sha256File(path, &digest);
+  if (hashed.IsNotFound() || hashed.code() == Status::Code::kInvalid) return Status::Ok();  // nothing there to keep
+  if (!hashed.ok()) return hashed;
+  return archive_->FindOtherAtPath(digest.sha256, archive_->path_style().ToStored(path), except_id, holder);
+}
+
 ImportOutcome Importer::ApplyRepair(const RemoteSource& source, const std::string& rel_path, const Decision& d) {
   fs::path target;
   std::string author_folder;
@@ -573,6 +588,22 @@ ImportOutcome Importer::ApplyRepair(const RemoteSource& source, const std::strin
     Decision conflict = d;
     conflict.message = d.message + "; not repaired: " + target.string() + " lies outside image_root";
     return ApplyRecordOnly(source, rel_path, conflict, SyncStatus::kFailed);
+  }
+  std::string moved;  // why the row's path changes, when it does
+  if (!new_path) {
+    // While this row's file was missing, its path was free on disk, and a
+    // new image with the same author and file name (nothing indexes
+    // local_path) may have been placed there. Replacing that file would
+    // destroy the other image: this one goes beside it instead.
+    std::optional<LocalImage> holder;
+    if (Status s = OtherImageAt(target, d.local->id, &holder); !s.ok()) return ErrorOutcome(s);
+    if (holder) {
+      target = FreeNameIn(target.parent_path(), target.filename().string());
+      author_folder = target.lexically_relative(archive_->image_root()).begin()->string();
+      new_path = true;
+      moved = "; " + d.local->local_path + " holds the file of image " + std::to_string(holder->id) +
+              ", so the delivered file was placed beside it";
+    }
   }
   std::vector<int64_t> placement;
   if (Status s = archive_->AddPlacements({{target, d.digest.sha256}}, &placement); !s.ok()) return ErrorOutcome(s);
@@ -589,7 +620,7 @@ ImportOutcome Importer::ApplyRepair(const RemoteSource& source, const std::strin
   o.local_path = new_path ? archive_->path_style().ToStored(target) : d.local->local_path;
   o.bytes = d.digest.size;
   o.status = SyncStatus::kRepaired;
-  o.message = d.message + "; replaced with the delivered file";
+  o.message = d.message + (moved.empty() ? "; replaced with the delivered file" : moved);
   // A failure from here on leaves the delivered bytes in place of a file
   // that was missing or corrupt: no worse than before. The journal row
   // stays; Recover() keeps the file because its row references it.

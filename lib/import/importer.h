@@ -155,6 +155,9 @@ class Importer {
   ImportOutcome ApplyMerge(const RemoteSource& source, const std::string& rel_path, const Decision& d,
                            const std::string& why = "");
   ImportOutcome ApplyRepair(const RemoteSource& source, const std::string& rel_path, const Decision& d);
+  // *holder: the image other than `except_id` whose file `path` holds (its
+  // row names `path` and records the file's sha256), if any.
+  Status OtherImageAt(const std::filesystem::path& path, int64_t except_id, std::optional<LocalImage>* holder);
   // Where a new image goes. `earlier_in_batch` counts the files of the same
   // author folder that are about to be placed before it (not on disk yet).
   std::filesystem::path NewImagePath(const RemoteImage& entry, const std::string& rel_path, int64_t earlier_in_batch,

@@ -308,4 +308,52 @@ TEST_CASE("recovery removes what an interrupted import placed and keeps a file a
   CHECK(journal.empty());
 }
 
+TEST_CASE("a repair never overwrites another image's file that took the missing file's path",
+          "[importer][hostile]") {
+  Fixture f;
+  // A local image whose file is gone (deleted by hand, a failed disk), and a
+  // peer's catalog that lists a different picture under the same author and
+  // file name: the new image is placed at the free path, which the local
+  // row still names.
+  const int64_t lost = f.AddLocal("u-lost", "the lost picture", /*record_sha256=*/true, /*with_file=*/false);
+  std::optional<LocalImage> lost_row;
+  REQUIRE(f.archive.FindById(lost, &lost_row).ok());
+  const std::string name = std::filesystem::path(lost_row->local_path).filename().string();
+  f.Deliver("local/0/" + name, "another picture", "u-other", "local");
+  // Then the lost picture itself arrives (under another path).
+  f.Deliver("elsewhere/0/lost.jpg", "the lost picture", "u-lost", "local");
+  f.LoadCatalog();
+  Importer importer(&f.archive, &f.catalog);
+
+  ImportOutcome other = importer.ImportFile(f.source, "local/0/" + name);
+  REQUIRE(other.status == SyncStatus::kImported);
+  REQUIRE(other.local_path == lost_row->local_path);  // the collision this test is about
+
+  SECTION("when its delivery is imported") {
+    ImportOutcome repaired = importer.ImportFile(f.source, "elsewhere/0/lost.jpg");
+    REQUIRE(repaired.error.ok());
+    CHECK(repaired.status == SyncStatus::kRepaired);
+  }
+  SECTION("when verify --repair heals it") {
+    std::optional<LocalImage> before;
+    REQUIRE(f.archive.FindById(lost, &before).ok());
+    std::string healed_from;
+    REQUIRE(importer.HealLocalFile({f.source}, *before, &healed_from).ok());
+    CHECK(healed_from == "peer:elsewhere/0/lost.jpg");
+  }
+  // Each row's file holds its own picture: the other image's file stayed,
+  // and the lost one was placed beside it, its row pointing there.
+  std::optional<LocalImage> other_row, lost_after;
+  REQUIRE(f.archive.FindById(other.image_id, &other_row).ok());
+  REQUIRE(f.archive.FindById(lost, &lost_after).ok());
+  CHECK(ReadFile(f.dir.path() / other_row->local_path) == "another picture");
+  CHECK(lost_after->local_path != other_row->local_path);
+  CHECK(ReadFile(f.dir.path() / lost_after->local_path) == "the lost picture");
+  CHECK(std::filesystem::path(lost_after->local_path).parent_path() ==
+        std::filesystem::path(lost_row->local_path).parent_path());
+  std::vector<Placement> journal;
+  REQUIRE(f.archive.Placements(&journal).ok());
+  CHECK(journal.empty());
+}
+
 }  // namespace indafoto
