@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "lib/archive/crawler_schema.h"
+#include "lib/import/verify.h"
 #include "testing/child_process.h"
 #include "testing/temp_dir.h"
 
@@ -335,11 +336,20 @@ TEST_CASE("a repair never overwrites another image's file that took the missing 
     CHECK(repaired.status == SyncStatus::kRepaired);
   }
   SECTION("when verify --repair heals it") {
-    std::optional<LocalImage> before;
-    REQUIRE(f.archive.FindById(lost, &before).ok());
-    std::string healed_from;
-    REQUIRE(importer.HealLocalFile({f.source}, *before, &healed_from).ok());
-    CHECK(healed_from == "peer:elsewhere/0/lost.jpg");
+    VerifyCursor cursor;
+    VerifySummary summary;
+    std::vector<std::string> reports;
+    REQUIRE(VerifyBatch(f.archive, &importer, {f.source}, 1, 100, &cursor, &summary,
+                        [&](const LocalFileCheck& c, const std::string& healed_from, const Status& why_not) {
+                          reports.push_back(c.problem + ": " + c.detail + " | " + healed_from + " | " +
+                                            why_not.ToString());
+                        })
+                .ok());
+    REQUIRE(reports.size() == 1);
+    CHECK_THAT(reports[0], Catch::Contains("mismatch") &&
+                               Catch::Contains("the file is image " + std::to_string(other.image_id) + "'s") &&
+                               Catch::Contains("peer:elsewhere/0/lost.jpg"));
+    CHECK(summary.healed == 1);
   }
   // Each row's file holds its own picture: the other image's file stayed,
   // and the lost one was placed beside it, its row pointing there.

@@ -26,6 +26,7 @@ void Check(const LocalPathStyle& style, LocalFileCheck* c) {
   } else if (!c->image.sha256.empty() && d.sha256 != c->image.sha256) {
     c->problem = "mismatch";
     c->detail = "expected " + c->image.sha256 + ", file " + d.sha256;
+    c->file_sha256 = d.sha256;
   }
 }
 
@@ -73,11 +74,20 @@ Status VerifyBatch(ArchiveDb& archive, Importer* importer, const std::vector<Rem
                    int64_t limit, VerifyCursor* cursor, VerifySummary* summary, const ProblemReport& on_problem) {
   std::vector<LocalFileCheck> checks;
   if (Status s = CheckLocalFiles(archive, threads, limit, cursor, &checks); !s.ok()) return s;
-  for (const LocalFileCheck& c : checks) {
+  for (LocalFileCheck& c : checks) {
     ++summary->checked;
     if (c.image.sha256.empty()) ++summary->without_sha256;
     if (c.problem.empty()) continue;
     ++(c.problem == "missing" ? summary->missing : summary->corrupt);
+    if (c.problem == "mismatch") {
+      // The file may be another image's: one imported while this one's file
+      // was missing took its free path. Say so; a repair leaves it alone.
+      std::optional<LocalImage> holder;
+      const LocalPathStyle& style = archive.path_style();
+      if (archive.FindOtherAtPath(c.file_sha256, style.ToStored(style.ToAbsolute(c.image.local_path)), c.image.id,
+                                  &holder).ok() && holder)
+        c.detail += "; the file is image " + std::to_string(holder->id) + "'s, whose row names the same path";
+    }
     std::string healed_from;
     Status why_not = Status::NotFound("not asked to repair");
     if (importer) why_not = importer->HealLocalFile(sources, c.image, &healed_from);

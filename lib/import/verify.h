@@ -21,6 +21,7 @@ struct LocalFileCheck {
   LocalImage image;
   std::string problem;  // "" (verifies), "missing", "mismatch", "unreadable"
   std::string detail;
+  std::string file_sha256;  // of the file found, when it is a mismatch
 };
 
 struct VerifyCursor {
