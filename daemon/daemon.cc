@@ -651,6 +651,16 @@ bool Daemon::VerifyBatch() {
   RecordVerifySummary(instance_->state(), verify_summary_);
   spdlog::info("periodic verify: {} images checked, {} missing, {} corrupt, {} healed", verify_summary_.checked,
                verify_summary_.missing, verify_summary_.corrupt, verify_summary_.healed);
+  // A healed file was renamed over the old one; outbox links made before
+  // still name the old bytes (and repairs by `verify --repair` or an
+  // import happen too): peers are sent the archive's file again.
+  if (exchange_) {
+    int64_t relinked = 0;
+    if (Status s = exchange_->RelinkReplaced(instance_->config(), &relinked); !s.ok())
+      spdlog::warn("exchange: checking the outbox links: {}; again after the next verify", s.ToString());
+    if (relinked > 0)
+      spdlog::info("exchange: {} outbox link(s) re-made to archive files replaced since they were linked", relinked);
+  }
   return true;
 }
 

@@ -330,6 +330,18 @@ Status Exchange::RecomputeAll(const Config& config) {
   return first;
 }
 
+Status Exchange::RelinkReplaced(const Config& config, int64_t* relinked) {
+  *relinked = 0;
+  Status first;
+  for (const Peer& p : config.peers) {
+    int64_t n = 0;
+    Status s = outbox_.RelinkReplaced(p.name, config.image_root, ExchangeOutgoingPath(config, p.name), &n);
+    *relinked += n;
+    if (!s.ok() && first.ok()) first = s;
+  }
+  return first;
+}
+
 Status Exchange::RecomputeOne(const Config& config, const Peer& peer) {
   if (self_device_.empty()) return Status::Ok();
   OutboxRequest r;

@@ -69,6 +69,9 @@ class Exchange {
   Status OnPeerCatalog(const Config& config, const std::string& peer);
   // Recomputes every peer's outbox and brings its folder in line.
   Status RecomputeAll(const Config& config);
+  // OutboxStore::RelinkReplaced for every peer's outbox (after a full
+  // verify: links that still name a file a repair replaced).
+  Status RelinkReplaced(const Config& config, int64_t* relinked);
   // OnPeerCatalog for every peer at once (after a reconcile reloaded
   // their catalogs), then RecomputeAll.
   Status Refresh(const Config& config);

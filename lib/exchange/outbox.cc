@@ -12,6 +12,7 @@
 
 #include "lib/archive/remote_image.h"
 #include "lib/exchange/exchange_ids.h"
+#include "lib/util/sha256.h"
 
 namespace indafoto {
 
@@ -567,6 +568,54 @@ Status OutboxStore::SyncFiles(const std::string& peer, const fs::path& image_roo
     Statement drop = db_->Prepare("DELETE FROM syncd_outbox WHERE peer = ? AND queued = 0 AND linked = 0 AND pass = 0");
     drop.Bind(1, peer);
     drop.Run();
+    return Status::Ok();
+  } catch (const SqliteError& e) {
+    return e.ToStatus();
+  }
+}
+
+Status OutboxStore::RelinkReplaced(const std::string& peer, const fs::path& image_root, const fs::path& outbox_dir,
+                                   int64_t* relinked) {
+  *relinked = 0;
+  try {
+    std::vector<std::string> unlinked;  // removed but not re-made: SyncFiles retries them
+    Statement q = db_->Prepare("SELECT rel_path, sha256 FROM syncd_outbox WHERE peer = ? AND linked = 1");
+    q.Bind(1, peer);
+    while (q.Step()) {
+      const std::string rel = q.Text(0);
+      const fs::path link = outbox_dir / rel, original = image_root / rel;
+      struct stat a, b;
+      if (::stat(original.c_str(), &a) != 0 || !S_ISREG(a.st_mode)) continue;  // the link may be the last copy
+      const bool have_link = ::lstat(link.c_str(), &b) == 0;
+      if (have_link && a.st_dev == b.st_dev && a.st_ino == b.st_ino) continue;  // still the archive's file
+      FileDigest digest;
+      if (Status s = Sha256File(original, &digest); !s.ok() || digest.sha256 != q.Text(1)) {
+        spdlog::warn("exchange {}: {} is no longer the archive's file {}, whose content is not the image's ({}); "
+                     "the link is left as it is",
+                     peer, link.string(), original.string(), s.ok() ? digest.sha256 : s.message());
+        continue;
+      }
+      if (have_link && ::unlink(link.c_str()) != 0) {
+        spdlog::warn("exchange {}: cannot remove {} to re-link it: {}", peer, link.string(), std::strerror(errno));
+        continue;
+      }
+      if (!MakeParents(outbox_dir, link) || ::link(original.c_str(), link.c_str()) != 0) {
+        spdlog::warn("exchange {}: cannot re-link {} to the archive's file {}: {}; retried", peer, link.string(),
+                     original.string(), std::strerror(errno));
+        unlinked.push_back(rel);
+        continue;
+      }
+      ++*relinked;
+    }
+    q.Reset();
+    Transaction t(*db_);
+    Statement unmark = db_->Prepare("UPDATE syncd_outbox SET linked = 0 WHERE peer = ? AND rel_path = ?");
+    for (const std::string& rel : unlinked) {
+      unmark.Bind(1, peer).Bind(2, rel);
+      unmark.Run();
+      unmark.Reset();
+    }
+    t.Commit();
     return Status::Ok();
   } catch (const SqliteError& e) {
     return e.ToStatus();

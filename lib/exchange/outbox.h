@@ -123,6 +123,18 @@ class OutboxStore {
   Status SyncFiles(const std::string& peer, const std::filesystem::path& image_root,
                    const std::filesystem::path& outbox_dir, OutboxChange* change);
 
+  // Re-makes each recorded link of `peer` that is no longer the archive's
+  // file: a repair renames a healed file over a missing or corrupt one, so
+  // the link still names the old bytes, which the peer would be sent, and
+  // fail to verify, for as long as the image stays queued. Only where the
+  // archive's file now has the sha256 the queue records (an operator's
+  // edit of the file is not sent instead of the picture), and never where
+  // the archive's file is gone (the link may be the last copy). Looks at
+  // every linked row (two stats each): the daemon runs it after each full
+  // periodic verify. *relinked counts the links re-made.
+  Status RelinkReplaced(const std::string& peer, const std::filesystem::path& image_root,
+                        const std::filesystem::path& outbox_dir, int64_t* relinked);
+
   Status Stats(const std::string& peer, OutboxStats* out);
 
   // Every peer the exchange tables hold rows of (sorted; from

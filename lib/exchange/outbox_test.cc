@@ -10,6 +10,8 @@
 #include "lib/catalog/catalog.h"
 #include "lib/exchange/exchange_ids.h"
 #include "testing/archive_checks.h"
+#include "testing/child_process.h"
+#include "lib/util/sha256.h"
 #include "testing/list_catalog_reader.h"
 #include "testing/temp_dir.h"
 
@@ -440,6 +442,59 @@ TEST_CASE("an incremental recompute decides exactly what a full one does", "[exc
   CHECK(sent_inc == sent_full);
   CHECK(sent_inc > 0);
   CHECK(incremental_steps >= 35);  // the first recompute is full; the rest follow the changes
+}
+
+TEST_CASE("outbox links of archive files replaced by a repair are re-made; an edited or lost file's are kept",
+          "[exchange]") {
+  Fixture f;
+  auto entry = [](const std::string& name, const std::string& content) {
+    RemoteImage e;
+    e.rel_path = "Kovács/0/" + name;
+    e.sha256 = Sha256Hex(content);
+    e.Set("url", Value::Text("https://indafoto.hu/x/" + name));
+    e.Set("author", Value::Text("Kovács"));
+    return e;
+  };
+  f.Load(kSelfCatalog, {entry("healed.jpg", "picture H"), entry("edited.jpg", "picture E"),
+                        entry("lost.jpg", "picture L"), entry("kept.jpg", "picture K")});
+  f.Load("bob", {Img(1000)});
+  OutboxChange c = f.Recompute(kBob);
+  REQUIRE(c.queued == 4);
+  fs::path root = f.dir.path() / "archive", out = f.dir.path() / "to-bob";
+  fs::create_directories(root / "Kovács" / "0");
+  for (const auto& [name, content] : {std::pair{"healed.jpg", "picture H"}, std::pair{"edited.jpg", "picture E"},
+                                      std::pair{"lost.jpg", "picture L"}, std::pair{"kept.jpg", "picture K"}})
+    std::ofstream(root / "Kovács" / "0" / name) << content;
+  REQUIRE(f.outbox.SyncFiles("bob", root, out, &c).ok());
+  REQUIRE(c.linked == 4);
+  int64_t relinked = -1;
+  REQUIRE(f.outbox.RelinkReplaced("bob", root, out, &relinked).ok());
+  CHECK(relinked == 0);  // nothing replaced yet
+
+  // Bit rot in place (the link shows it too), then a repair: a new file
+  // renamed over it. An operator's edit, renamed over the original. A
+  // lost file.
+  const fs::path dir = root / "Kovács" / "0";
+  std::ofstream(dir / "healed.jpg", std::ios::in | std::ios::out) << "rot";
+  std::ofstream(dir / "healed.jpg.tmp") << "picture H";
+  fs::rename(dir / "healed.jpg.tmp", dir / "healed.jpg");
+  std::ofstream(dir / "edited.jpg.tmp") << "picture E, cropped";
+  fs::rename(dir / "edited.jpg.tmp", dir / "edited.jpg");
+  fs::remove(dir / "lost.jpg");
+  REQUIRE(ReadFile(out / "Kovács" / "0" / "healed.jpg") == "rotture H");
+
+  REQUIRE(f.outbox.RelinkReplaced("bob", root, out, &relinked).ok());
+  CHECK(relinked == 1);
+  struct stat a, b;
+  REQUIRE(::stat((dir / "healed.jpg").c_str(), &a) == 0);
+  REQUIRE(::stat((out / "Kovács" / "0" / "healed.jpg").c_str(), &b) == 0);
+  CHECK(a.st_ino == b.st_ino);
+  CHECK(ReadFile(out / "Kovács" / "0" / "healed.jpg") == "picture H");
+  CHECK(ReadFile(out / "Kovács" / "0" / "edited.jpg") == "picture E");  // the picture, not the edit
+  CHECK(ReadFile(out / "Kovács" / "0" / "lost.jpg") == "picture L");    // maybe the last copy
+  CHECK(ReadFile(out / "Kovács" / "0" / "kept.jpg") == "picture K");
+  REQUIRE(f.outbox.RelinkReplaced("bob", root, out, &relinked).ok());
+  CHECK(relinked == 0);
 }
 
 }  // namespace indafoto
