@@ -9,9 +9,9 @@
 
 #include "lib/catalog/catalog.h"
 #include "lib/exchange/exchange_ids.h"
+#include "lib/util/sha256.h"
 #include "testing/archive_checks.h"
 #include "testing/child_process.h"
-#include "lib/util/sha256.h"
 #include "testing/list_catalog_reader.h"
 #include "testing/temp_dir.h"
 
