@@ -75,6 +75,12 @@ struct Fixture {
     bool changed = false;
     REQUIRE(catalog.Load(source.name, reader, &changed).ok());
   }
+  // Rows left in the placement journal.
+  size_t JournalRows() {
+    std::vector<Placement> journal;
+    REQUIRE(archive.Placements(&journal).ok());
+    return journal.size();
+  }
   // A local image with its file in the archive.
   int64_t AddLocal(const std::string& url, const std::string& content, bool record_sha256 = true,
                    bool with_file = true) {
@@ -277,9 +283,7 @@ TEST_CASE("an image the crawler adds while a batch is in flight is merged or kep
   CHECK(files == 3);
   CHECK_FALSE(std::filesystem::exists(f.root / "B" / "0" / "same.jpg"));
   CHECK_FALSE(std::filesystem::exists(f.root / "C" / "0" / "other.jpg"));
-  std::vector<Placement> journal;
-  REQUIRE(f.archive.Placements(&journal).ok());
-  CHECK(journal.empty());
+  CHECK(f.JournalRows() == 0);
 }
 
 TEST_CASE("recovery removes what an interrupted import placed and keeps a file another writer put there",
@@ -304,9 +308,7 @@ TEST_CASE("recovery removes what an interrupted import placed and keeps a file a
   CHECK_FALSE(std::filesystem::exists(ours));
   REQUIRE(std::filesystem::exists(theirs));
   CHECK(ReadFile(theirs) == "the crawler's own");
-  std::vector<Placement> journal;
-  REQUIRE(f.archive.Placements(&journal).ok());
-  CHECK(journal.empty());
+  CHECK(f.JournalRows() == 0);
 }
 
 TEST_CASE("a repair never overwrites another image's file that took the missing file's path",
@@ -361,9 +363,7 @@ TEST_CASE("a repair never overwrites another image's file that took the missing 
   CHECK(ReadFile(f.dir.path() / lost_after->local_path) == "the lost picture");
   CHECK(std::filesystem::path(lost_after->local_path).parent_path() ==
         std::filesystem::path(lost_row->local_path).parent_path());
-  std::vector<Placement> journal;
-  REQUIRE(f.archive.Placements(&journal).ok());
-  CHECK(journal.empty());
+  CHECK(f.JournalRows() == 0);
 }
 
 }  // namespace indafoto
